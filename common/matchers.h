@@ -1,0 +1,47 @@
+/* common/matchers.h - label matchers (=, !=, =~, !~). Regexes are RE2 syntax, fully
+ * anchored (^(?:re)$), compiled with pcre2 JIT, with fast paths for literals, prefixes
+ * (`foo.*`), `.*`, `.+` and alternations of literals (`a|b|c`). A compiled matcher is
+ * immutable and may be used from many threads at once (match data is per call). */
+#ifndef HERALD_COMMON_MATCHERS_H
+#define HERALD_COMMON_MATCHERS_H
+#include <stddef.h>
+
+#include "common/arena.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/labels.h"
+
+typedef enum { MATCH_EQ, MATCH_NEQ, MATCH_RE, MATCH_NRE } match_type_t;
+typedef struct matcher matcher_t; /* opaque */
+
+/* Heap matcher; free with matcher_free. Bad regex: NULL + ERR_BAD_DATA with
+ * "error parsing regexp: ..." wording as Go gives it where practical. */
+matcher_t *matcher_new(match_type_t type, const char *name, const char *value, err_t *err);
+void matcher_free(matcher_t *m); /* NULL is a no-op */
+/* Arena matcher: freed (pcre2 code included) with the arena. */
+matcher_t *matcher_new_arena(arena_t *a, match_type_t type, const char *name, const char *value,
+                             err_t *err);
+
+match_type_t matcher_type(const matcher_t *m);
+const char *matcher_name(const matcher_t *m);
+const char *matcher_value(const matcher_t *m);
+int matcher_matches(const matcher_t *m, const char *value);       /* value "" = absent */
+int matcher_matches_labels(const matcher_t *m, const labels_t *ls); /* uses labels_get */
+/* 1 if the matcher matches the empty string (so it also selects series lacking the label). */
+int matcher_matches_empty(const matcher_t *m);
+/* For postings lookups: if the matcher accepts only a finite set of values (=, or =~ an
+ * alternation of literals), sets *vals (borrowed, valid for the matcher's life) and returns
+ * their count; else returns -1. */
+int matcher_set_values(const matcher_t *m, const char *const **vals);
+/* For postings lookups: literal prefix every match must start with ("" if none). */
+const char *matcher_prefix(const matcher_t *m);
+
+/* `name="value"` with Go quoting; names that are not legacy-valid are quoted. */
+void matcher_format(const matcher_t *m, buf_t *out);
+
+/* Parses a selector `{a="b", c=~"d"}` or `metric{...}` (PromQL matcher syntax, also the
+ * Alertmanager `matchers` syntax in both classic and UTF-8 forms: unquoted values allowed when
+ * am_syntax is 1). Matchers are arena-owned; *n gets the count. */
+matcher_t **matchers_parse(arena_t *a, const char *s, size_t *n, int am_syntax, err_t *err);
+
+#endif
