@@ -1,8 +1,8 @@
 /* common/jsonw.h - streaming JSON writer into a buf_t, for large responses (query results,
  * series lists) without building a jansson tree. Commas and nesting are tracked for the
- * caller. Single owner, not thread-safe. Floats are written as Prometheus writes sample
- * values when asked (jsonw_prom_float: a JSON string, "NaN", "+Inf", "-Inf", shortest
- * round-trip form as Go's strconv.FormatFloat(v, 'f', -1, 64)). */
+ * caller. Single owner, not thread-safe. Strings are escaped as Go's encoding/json escapes
+ * them (<, >, & as \u003c..., invalid UTF-8 as \ufffd), so bytes match upstream's. Floats
+ * are written as Prometheus writes sample values when asked (jsonw_prom_float). */
 #ifndef HERALD_COMMON_JSONW_H
 #define HERALD_COMMON_JSONW_H
 #include <stddef.h>
@@ -27,12 +27,18 @@ void jsonw_prom_float(jsonw_t *w, double v); /* "1.5", "NaN", "+Inf" as a string
 void jsonw_bool(jsonw_t *w, int v);
 void jsonw_null(jsonw_t *w);
 void jsonw_raw(jsonw_t *w, const char *json); /* pre-encoded value */
-/* Prometheus sample timestamp: unix seconds with up to 3 decimals, as a JSON number
- * (1435781451.781). */
+/* A jansson value (borrowed), written as Go's encoding/json would: keys in the object's
+ * insertion order, reals with jsonw_double, strings escaped as jsonw_str. */
+struct json_t;
+void jsonw_json(jsonw_t *w, const struct json_t *v);
+/* Prometheus sample timestamp: unix seconds with up to 3 decimals, trailing zeros trimmed,
+ * as a JSON number (1435781451.781, 1.5, 100). */
 void jsonw_prom_time(jsonw_t *w, int64_t ms);
 
-/* Formats v as Go's strconv.FormatFloat(v, 'f', -1, 64) would for sample values, except
- * NaN -> "NaN", +Inf -> "+Inf", -Inf -> "-Inf". Returns length. */
+/* Formats a sample value as Prometheus 2.x's API does: Go's strconv.FormatFloat(v, 'f', -1,
+ * 64), the shortest fixed-notation form that round-trips (1e21 -> "1000000000000000000000",
+ * 1e-7 -> "0.0000001", -0 -> "-0"); NaN -> "NaN", +Inf -> "+Inf", -Inf -> "-Inf". Writes at
+ * most n-1 bytes plus NUL; returns the full length (at most 330: size `out` for that). */
 size_t prom_float_format(double v, char *out, size_t n);
 
 #endif

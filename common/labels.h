@@ -58,6 +58,17 @@ void labels_format(const labels_t *ls, buf_t *out);
 /* PromQL series notation: `up{job="x"}`; names that are not legacy-valid are quoted. */
 void labels_format_series(const labels_t *ls, buf_t *out);
 
+/* Go strconv.Quote of the n bytes at s, appended to out with the surrounding quotes:
+ * non-printable runes and invalid bytes escaped (\n, \x00, \u00a0), printable UTF-8 kept.
+ * Deviation: code points unassigned in Unicode are kept literal (Go escapes them). */
+void labels_quote(buf_t *out, const char *s, size_t n);
+/* Unquotes the PromQL string literal at s[0] (", ' or `) with Go escapes (\n \t \" \\ \xNN
+ * \uNNNN \UNNNNNNNN \NNN). *consumed gets the literal's length with its quotes. Result in
+ * `a`. Error: NULL + ERR_BAD_DATA ("unterminated quoted string", "unknown escape ..."). */
+char *labels_unquote(arena_t *a, const char *s, size_t *consumed, err_t *err);
+/* Distinct interned sets alive now (tests, metrics). Thread-safe. */
+size_t labels_intern_count(void);
+
 int labels_is_valid_name(const char *s, size_t n);        /* [a-zA-Z_][a-zA-Z0-9_]* */
 int labels_is_valid_metric_name(const char *s, size_t n); /* [a-zA-Z_:][a-zA-Z0-9_:]* */
 int labels_is_valid_utf8(const char *s, size_t n);

@@ -2,6 +2,8 @@
  * with optional labels, exposed in the Prometheus text format (version 0.0.4).
  * Families are registered once (usually at module init) in the process registry and live
  * until exit. Updates are lock-free for a resolved child and thread-safe everywhere.
+ * The registry also exposes the Go client's process_* metrics (CPU, memory, fds, start
+ * time), read from /proc at scrape time.
  *
  *   static metric_t *pushes;
  *   pushes = metric_counter("cortex_distributor_received_samples_total", "help", "user");
@@ -36,5 +38,8 @@ double metric_get(metric_t *m, ...); /* current value (tests); histogram: count 
 
 /* Writes every family, sorted by name, in the text exposition format. */
 void metrics_write(buf_t *out);
+/* A sample value as the exposition writes it: Go's strconv.FormatFloat(v, 'g', -1, 64)
+ * (1e+06, 0.25, 1.5e-05) and +Inf, -Inf, NaN. */
+void metrics_format_float(double v, char *out, size_t n);
 
 #endif

@@ -1,0 +1,154 @@
+/* alertmanager/alertmanager.c - the module's entry points: options, data directories, the
+ * fallback config, the scheduler and send pool, and route registration. */
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "alertmanager/am_int.h"
+#include "common/mem.h"
+#include "common/timeutil.h"
+#include "common/workpool.h"
+
+static int mkdir_p(const char *path, err_t *err)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    for (char *p = tmp + 1; *p != '\0'; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(tmp, 0755);
+            *p = '/';
+        }
+    }
+    if (mkdir(tmp, 0755) < 0 && errno != EEXIST) {
+        return err_set(err, ERR_INTERNAL, "mkdir %s: %s", path, strerror(errno));
+    }
+    return 0;
+}
+
+/* The path part of external_url ("http://h:9009/alertmanager" -> "/alertmanager"). */
+static char *url_path(const char *url)
+{
+    const char *p = url != NULL ? strstr(url, "://") : NULL;
+    if (url != NULL && url[0] == '/') {
+        p = url;
+    } else if (p != NULL) {
+        p = strchr(p + 3, '/');
+    }
+    if (p == NULL || p[0] == '\0') {
+        return xstrdup(url == NULL ? "/alertmanager" : "");
+    }
+    size_t n = strlen(p);
+    while (n > 1 && p[n - 1] == '/') {
+        n--;
+    }
+    return xstrndup(p, n);
+}
+
+static int load_fallback(am_t *am, err_t *err)
+{
+    const char *path = am->opts.fallback_config_file;
+    char *text = NULL, dir[4096];
+    size_t len = 0;
+    err_t e = {0};
+    if (path == NULL || path[0] == '\0') {
+        return 0;
+    }
+    FILE *f = fopen(path, "rb");
+    if (f == NULL || getdelim(&text, &len, '\0', f) < 0) {
+        if (f != NULL) {
+            fclose(f);
+        }
+        free(text);
+        return err_set(err, ERR_BAD_DATA, "unable to read fallback config file %s: %s", path,
+                       strerror(errno));
+    }
+    fclose(f);
+    snprintf(dir, sizeof(dir), "%s", path);
+    am->fallback = am__config_parse(text, strlen(text), &e);
+    if (am->fallback == NULL || am__config_templates(am->fallback, NULL, dirname(dir), &e) < 0) {
+        free(text);
+        return err_set(err, ERR_BAD_DATA, "unable to load fallback config file %s: %s", path,
+                       e.msg);
+    }
+    free(text);
+    return 0;
+}
+
+static void opts_copy(am_opts_t *dst, const am_opts_t *src)
+{
+    *dst = *src;
+    dst->data_dir = src->data_dir != NULL ? xstrdup(src->data_dir) : NULL;
+    dst->external_url = xstrdup(src->external_url != NULL ? src->external_url
+                                                          : "http://localhost:9009/alertmanager");
+    dst->fallback_config_file =
+        src->fallback_config_file != NULL ? xstrdup(src->fallback_config_file) : NULL;
+    dst->storage_dir = src->storage_dir != NULL ? xstrdup(src->storage_dir) : NULL;
+    if (dst->retention_ms <= 0) {
+        dst->retention_ms = 120LL * 3600 * 1000;
+    }
+    if (dst->send_threads <= 0) {
+        dst->send_threads = 4;
+    }
+}
+
+am_t *am_new(const am_opts_t *opts, err_t *err)
+{
+    char alerts_dir[4096];
+    am_t *am = xcalloc(1, sizeof(*am));
+    opts_copy(&am->opts, opts);
+    am->prefix = url_path(am->opts.external_url);
+    am->start_ns = time_now_ns();
+    pthread_rwlock_init(&am->mu, NULL);
+    hashmap_init(&am->tenants);
+    if (am->opts.data_dir != NULL && am->opts.data_dir[0] != '\0' &&
+        mkdir_p(am->opts.data_dir, err) < 0) {
+        goto fail;
+    }
+    if (am->opts.storage_dir != NULL && am->opts.storage_dir[0] != '\0') {
+        snprintf(alerts_dir, sizeof(alerts_dir), "%s/alerts", am->opts.storage_dir);
+        if (mkdir_p(alerts_dir, err) < 0) {
+            goto fail;
+        }
+    }
+    if (load_fallback(am, err) < 0) {
+        goto fail;
+    }
+    am->pool = workpool_new("am-notify", am->opts.send_threads, 100000);
+    if (am__sched_start(am, err) < 0) {
+        goto fail;
+    }
+    return am;
+fail:
+    am_free(am);
+    return NULL;
+}
+
+int am_register(http_server_t *s, am_t *am, err_t *err)
+{
+    if (am__api_register(s, am, err) < 0 || am__cfgapi_register(s, am, err) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+void am_free(am_t *am)
+{
+    if (am == NULL) {
+        return;
+    }
+    am__sched_stop(am);
+    workpool_free(am->pool);
+    am__tenants_free(am);
+    am__config_unref(am->fallback);
+    pthread_rwlock_destroy(&am->mu);
+    free((char *)am->opts.data_dir);
+    free((char *)am->opts.external_url);
+    free((char *)am->opts.fallback_config_file);
+    free((char *)am->opts.storage_dir);
+    free(am->prefix);
+    free(am);
+}

@@ -1,0 +1,144 @@
+/* alertmanager/am_gojson.c - JSON written exactly as Go's encoding/json writes it (HTML
+ * characters escaped, U+2028/9 escaped, struct fields in declaration order, omitempty), so
+ * notification bodies equal Alertmanager's byte for byte; and SHA-256 for PagerDuty's
+ * dedup_key (hex of the group key's digest). */
+#include <stdio.h>
+#include <string.h>
+
+#include "alertmanager/am_int.h"
+
+void am__gojson_str(buf_t *out, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    buf_putc(out, '"');
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+        unsigned c = *p;
+        if (c == '"' || c == '\\') {
+            buf_putc(out, '\\');
+            buf_putc(out, (char)c);
+        } else if (c == '\n') {
+            buf_puts(out, "\\n");
+        } else if (c == '\r') {
+            buf_puts(out, "\\r");
+        } else if (c == '\t') {
+            buf_puts(out, "\\t");
+        } else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
+            buf_printf(out, "\\u00%c%c", hex[c >> 4], hex[c & 15]);
+        } else if (c == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
+            buf_puts(out, p[2] == 0xa8 ? "\\u2028" : "\\u2029");
+            p += 2;
+        } else {
+            buf_putc(out, (char)c);
+        }
+    }
+    buf_putc(out, '"');
+}
+
+void am__gj_begin(am_gobj_t *o, buf_t *b)
+{
+    o->b = b;
+    o->first = 1;
+    buf_putc(b, '{');
+}
+
+void am__gj_end(am_gobj_t *o)
+{
+    buf_putc(o->b, '}');
+}
+
+void am__gj_key(am_gobj_t *o, const char *k)
+{
+    if (!o->first) {
+        buf_putc(o->b, ',');
+    }
+    o->first = 0;
+    am__gojson_str(o->b, k);
+    buf_putc(o->b, ':');
+}
+
+void am__gj_str(am_gobj_t *o, const char *k, const char *v, int omitempty)
+{
+    if (omitempty && (v == NULL || v[0] == '\0')) {
+        return;
+    }
+    am__gj_key(o, k);
+    am__gojson_str(o->b, v != NULL ? v : "");
+}
+
+void am__gj_lset(buf_t *b, const labels_t *ls)
+{
+    am_gobj_t o;
+    am__gj_begin(&o, b);
+    for (size_t i = 0; ls != NULL && i < labels_len(ls); i++) {
+        label_t l = labels_at(ls, i);
+        am__gj_str(&o, l.name, l.value, 0);
+    }
+    am__gj_end(&o);
+}
+
+/* ---- SHA-256 (FIPS 180-4) ------------------------------------------------------------ */
+
+static const uint32_t K[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4,
+    0xab1c5ed5, 0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe,
+    0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f,
+    0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+    0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc,
+    0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b,
+    0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116,
+    0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+    0xc67178f2};
+
+#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void sha256_block(uint32_t h[8], const unsigned char *p)
+{
+    uint32_t w[64], v[8];
+    for (int i = 0; i < 16; i++) {
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+               (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+    }
+    for (int i = 16; i < 64; i++) {
+        uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
+        uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
+        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    memcpy(v, h, sizeof(v));
+    for (int i = 0; i < 64; i++) {
+        uint32_t t1 = v[7] + (ROR(v[4], 6) ^ ROR(v[4], 11) ^ ROR(v[4], 25)) +
+                      ((v[4] & v[5]) ^ (~v[4] & v[6])) + K[i] + w[i];
+        uint32_t t2 = (ROR(v[0], 2) ^ ROR(v[0], 13) ^ ROR(v[0], 22)) +
+                      ((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
+        memmove(v + 1, v, 7 * sizeof(uint32_t));
+        v[4] += t1;
+        v[0] = t1 + t2;
+    }
+    for (int i = 0; i < 8; i++) {
+        h[i] += v[i];
+    }
+}
+
+void am__sha256_hex(const char *s, char out[65])
+{
+    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                     0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    size_t len = strlen(s), i = 0;
+    unsigned char tail[128] = {0};
+    for (; i + 64 <= len; i += 64) {
+        sha256_block(h, (const unsigned char *)s + i);
+    }
+    size_t rest = len - i, n_tail = rest + 9 <= 64 ? 64 : 128;
+    memcpy(tail, s + i, rest);
+    tail[rest] = 0x80;
+    uint64_t bits = (uint64_t)len * 8;
+    for (int k = 0; k < 8; k++) {
+        tail[n_tail - 1 - k] = (unsigned char)(bits >> (8 * k));
+    }
+    for (size_t k = 0; k < n_tail; k += 64) {
+        sha256_block(h, tail + k);
+    }
+    for (int k = 0; k < 8; k++) {
+        snprintf(out + 8 * k, 9, "%08x", h[k]);
+    }
+}

@@ -1,0 +1,39 @@
+/* alertmanager/am_module.c - the daemon module: maps the Mimir config keys (alertmanager.*,
+ * alertmanager_storage.*, limits.alertmanager_*) to am_opts_t, registers the routes and
+ * stops the Alertmanager after the HTTP server has stopped. */
+#include <string.h>
+
+#include "alertmanager/alertmanager.h"
+#include "common/daemon.h"
+
+static void am_stop(void *arg)
+{
+    am_free(arg);
+}
+
+int am_module_init(daemon_t *d, err_t *err)
+{
+    cfg_t *cfg = daemon_config(d);
+    const char *backend = cfg->alertmanager_storage.backend;
+    int local = backend != NULL && strcmp(backend, "local") == 0;
+    am_opts_t opts = {
+        .data_dir = cfg->alertmanager.data_dir,
+        .external_url = cfg->alertmanager.external_url,
+        .fallback_config_file = cfg->alertmanager.fallback_config_file,
+        .storage_dir = local ? cfg->alertmanager_storage.local_path
+                             : cfg->alertmanager_storage.filesystem_dir,
+        .enable_api = cfg->alertmanager.enable_api,
+        .retention_ms = cfg->alertmanager.retention_ms,
+        .max_config_bytes = cfg->limits.alertmanager_max_config_size_bytes > 0
+                                ? (size_t)cfg->limits.alertmanager_max_config_size_bytes
+                                : 0,
+    };
+    am_t *am = am_new(&opts, err);
+    cfg_unref(cfg);
+    if (am == NULL || am_register(daemon_http(d), am, err) < 0) {
+        am_free(am);
+        return -1;
+    }
+    daemon_on_stop(d, am_stop, am);
+    return 0;
+}

@@ -1,0 +1,378 @@
+/* common/template_types.c - typed values with methods: Alertmanager's template.Data, Alert,
+ * Alerts, KV, Pairs and Pair (built from a webhook-shaped JSON payload), time.Time and
+ * time.Duration methods, plus helpers several function sets share (regexes, Title). */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <ctype.h>
+#include <pcre2.h>
+#include <string.h>
+
+#include "common/template_int.h"
+
+/* ---- construction from JSON ----------------------------------------------------------- */
+
+static tv_t str_field(const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    return json_is_string(v) ? tv_str(json_string_value(v), json_string_length(v)) : tv_str("", 0);
+}
+
+/* An object of strings as template.KV (non-strings are skipped). */
+static tv_t kv_from_json(arena_t *a, const json_t *o)
+{
+    tv_map_t *m = tv_map_new(a, json_object_size(o));
+    size_t n = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)o, k, v)
+    {
+        if (m != NULL && json_is_string(v)) {
+            m->e[n].key = k;
+            m->e[n].key_n = strlen(k);
+            m->e[n++].val = tv_str(json_string_value(v), json_string_length(v));
+        }
+    }
+    if (m != NULL) {
+        m->n = n;
+        tv_map_sort(m);
+    }
+    return tv_typed((tv_t){.kind = TV_MAP, .u.map = m}, TVT_KV);
+}
+
+tv_t tmpl__kv_from_labels(arena_t *a, const label_t *ls, size_t n, tv_type_t type)
+{
+    tv_map_t *m = tv_map_new(a, n);
+    for (size_t i = 0; m != NULL && i < n; i++) {
+        m->e[i].key = ls[i].name;
+        m->e[i].key_n = strlen(ls[i].name);
+        m->e[i].val = tv_cstr(ls[i].value);
+    }
+    if (m != NULL) {
+        tv_map_sort(m);
+    }
+    return tv_typed((tv_t){.kind = TV_MAP, .u.map = m}, type);
+}
+
+/* RFC 3339 (fractional seconds optional) to a time; unparsable gives the zero time. */
+static tv_t time_field(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    tv_t t;
+    if (s == NULL || tv_time_parse("2006-01-02T15:04:05Z07:00", s, &t, NULL) < 0) {
+        t = tv_time_sec(TV_ZERO_TIME_SEC, 0);
+    }
+    return t;
+}
+
+static tv_t alert_from_json(arena_t *a, const json_t *j)
+{
+    tv_map_t *m = tv_map_new(a, 7);
+    if (m == NULL) {
+        return tv_nil();
+    }
+    m->e[0] = (struct tv_map_entry){"Annotations", 11, kv_from_json(a, json_object_get(j, "annotations"))};
+    m->e[1] = (struct tv_map_entry){"EndsAt", 6, time_field(j, "endsAt")};
+    m->e[2] = (struct tv_map_entry){"Fingerprint", 11, str_field(j, "fingerprint")};
+    m->e[3] = (struct tv_map_entry){"GeneratorURL", 12, str_field(j, "generatorURL")};
+    m->e[4] = (struct tv_map_entry){"Labels", 6, kv_from_json(a, json_object_get(j, "labels"))};
+    m->e[5] = (struct tv_map_entry){"StartsAt", 8, time_field(j, "startsAt")};
+    m->e[6] = (struct tv_map_entry){"Status", 6, str_field(j, "status")};
+    return tv_typed((tv_t){.kind = TV_MAP, .u.map = m}, TVT_ALERT);
+}
+
+tv_t tmpl__am_data(arena_t *a, const json_t *p)
+{
+    const json_t *alerts = json_object_get(p, "alerts");
+    tv_list_t *l = tv_list_new(a, json_array_size(alerts));
+    tv_map_t *m = tv_map_new(a, 7);
+    if (l == NULL || m == NULL) {
+        return tv_nil();
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        l->items[i] = alert_from_json(a, json_array_get(alerts, i));
+    }
+    tv_t al = tv_typed((tv_t){.kind = TV_LIST, .u.list = l}, TVT_ALERTS);
+    m->e[0] = (struct tv_map_entry){"Alerts", 6, al};
+    m->e[1] = (struct tv_map_entry){"CommonAnnotations", 17, kv_from_json(a, json_object_get(p, "commonAnnotations"))};
+    m->e[2] = (struct tv_map_entry){"CommonLabels", 12, kv_from_json(a, json_object_get(p, "commonLabels"))};
+    m->e[3] = (struct tv_map_entry){"ExternalURL", 11, str_field(p, "externalURL")};
+    m->e[4] = (struct tv_map_entry){"GroupLabels", 11, kv_from_json(a, json_object_get(p, "groupLabels"))};
+    m->e[5] = (struct tv_map_entry){"Receiver", 8, str_field(p, "receiver")};
+    m->e[6] = (struct tv_map_entry){"Status", 6, str_field(p, "status")};
+    return tv_typed((tv_t){.kind = TV_MAP, .u.map = m}, TVT_DATA);
+}
+
+/* ---- methods -------------------------------------------------------------------------- */
+
+static tv_t str_list(tstate_t *st, size_t n)
+{
+    tv_list_t *l = tv_list_new(st->arena, n);
+    return tv_typed((tv_t){.kind = TV_LIST, .u.list = l}, TVT_STRSLICE);
+}
+
+/* KV.SortedPairs: "alertname" first, then the rest by name. */
+static int m_sorted_pairs(tstate_t *st, tv_t kv, tv_t *out)
+{
+    size_t n = kv.u.map != NULL ? kv.u.map->n : 0;
+    tv_list_t *l = tv_list_new(st->arena, n);
+    if (l == NULL) {
+        return tstate_fail(st, "out of memory");
+    }
+    size_t k = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < n; i++) {
+            const struct tv_map_entry *e = &kv.u.map->e[i];
+            int is_name = e->key_n == 9 && memcmp(e->key, "alertname", 9) == 0;
+            if (is_name != (pass == 0)) {
+                continue;
+            }
+            tv_map_t *p = tv_map_new(st->arena, 2);
+            if (p == NULL) {
+                return tstate_fail(st, "out of memory");
+            }
+            p->e[0] = (struct tv_map_entry){"Name", 4, tv_str(e->key, e->key_n)};
+            p->e[1] = (struct tv_map_entry){"Value", 5, e->val};
+            l->items[k++] = tv_typed((tv_t){.kind = TV_MAP, .u.map = p}, TVT_PAIR);
+        }
+    }
+    *out = tv_typed((tv_t){.kind = TV_LIST, .u.list = l}, TVT_PAIRS);
+    return 0;
+}
+
+/* KV.Names/Values (sorted by name) and Pairs.Names/Values (in pair order). */
+static int m_names_values(tstate_t *st, tv_t recv, int values, tv_t *out)
+{
+    size_t n = recv.kind == TV_MAP ? (recv.u.map ? recv.u.map->n : 0)
+                                   : (recv.u.list ? recv.u.list->n : 0);
+    *out = str_list(st, n);
+    if (out->u.list == NULL) {
+        return tstate_fail(st, "out of memory");
+    }
+    tv_list_t *l = (tv_list_t *)out->u.list;
+    for (size_t i = 0; i < n; i++) {
+        if (recv.kind == TV_MAP) {
+            const struct tv_map_entry *e = &recv.u.map->e[i];
+            l->items[i] = values ? e->val : tv_str(e->key, e->key_n);
+        } else {
+            const tv_map_t *p = recv.u.list->items[i].u.map;
+            l->items[i] = p->e[values ? 1 : 0].val;
+        }
+    }
+    return 0;
+}
+
+static int m_remove(tstate_t *st, tv_t kv, tv_t keys, tv_t *out)
+{
+    if (keys.kind != TV_NIL && !(keys.kind == TV_LIST && keys.type == TVT_STRSLICE)) {
+        return tstate_errorf(st, "wrong type for value; expected []string; got %s",
+                             tv_type_name(keys));
+    }
+    size_t n = kv.u.map != NULL ? kv.u.map->n : 0, k = 0;
+    tv_map_t *m = tv_map_new(st->arena, n);
+    if (m == NULL) {
+        return tstate_fail(st, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct tv_map_entry *e = &kv.u.map->e[i];
+        int drop = 0;
+        for (size_t j = 0; keys.kind == TV_LIST && keys.u.list && j < keys.u.list->n; j++) {
+            tv_t key = keys.u.list->items[j];
+            drop |= key.u.s.n == e->key_n && memcmp(key.u.s.p, e->key, e->key_n) == 0;
+        }
+        if (!drop) {
+            m->e[k++] = *e;
+        }
+    }
+    m->n = k;
+    *out = tv_typed((tv_t){.kind = TV_MAP, .u.map = m}, TVT_KV);
+    return 0;
+}
+
+static int m_alerts_filter(tstate_t *st, tv_t alerts, const char *status, tv_t *out)
+{
+    size_t n = alerts.u.list != NULL ? alerts.u.list->n : 0, k = 0;
+    tv_list_t *l = tv_list_new(st->arena, n);
+    if (l == NULL) {
+        return tstate_fail(st, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        tv_t a = alerts.u.list->items[i];
+        const tv_t *s = tv_map_get(a.u.map, "Status", 6);
+        if (s != NULL && s->u.s.n == strlen(status) && memcmp(s->u.s.p, status, s->u.s.n) == 0) {
+            l->items[k++] = a;
+        }
+    }
+    l->n = k;
+    *out = tv_typed((tv_t){.kind = TV_LIST, .u.list = l}, TVT_ALERTS);
+    return 0;
+}
+
+static int want_args(tstate_t *st, const char *name, int want, int got)
+{
+    if (want != got) {
+        return tstate_errorf(st, "wrong number of args for %s: want %d got %d", name, want, got);
+    }
+    return 0;
+}
+
+static int time_method(tstate_t *st, tv_t t, const char *name, const tv_t *args, int n,
+                       tv_t *out)
+{
+    if (strcmp(name, "Format") == 0) {
+        if (want_args(st, name, 1, n) < 0) {
+            return -1;
+        }
+        if (args[0].kind != TV_STRING) {
+            return tstate_errorf(st, "wrong type for value; expected string; got %s",
+                                 tv_type_name(args[0]));
+        }
+        buf_t b;
+        buf_init(&b);
+        const char *layout = tstate_strdup(st, args[0].u.s.p, args[0].u.s.n);
+        tv_time_format(t, layout, &b);
+        *out = tstate_buf_value(st, &b);
+        buf_fini(&b);
+        return 0;
+    }
+    if (want_args(st, name, 0, n) < 0) {
+        return -1;
+    }
+    if (strcmp(name, "Unix") == 0) {
+        *out = tv_int(t.u.t.sec);
+    } else if (strcmp(name, "UnixMilli") == 0) {
+        *out = tv_int(t.u.t.sec * 1000 + t.u.t.nsec / 1000000);
+    } else if (strcmp(name, "UnixNano") == 0) {
+        *out = tv_int(t.u.t.sec * 1000000000LL + t.u.t.nsec);
+    } else if (strcmp(name, "UTC") == 0 || strcmp(name, "Local") == 0) {
+        *out = tv_time_sec(t.u.t.sec, t.u.t.nsec);
+    } else if (strcmp(name, "IsZero") == 0) {
+        *out = tv_bool(t.u.t.sec == TV_ZERO_TIME_SEC && t.u.t.nsec == 0);
+    } else {
+        buf_t b;
+        buf_init(&b);
+        tv_print(t, &b);
+        *out = tstate_buf_value(st, &b);
+        buf_fini(&b);
+    }
+    return 0;
+}
+
+static int is_time_method(const char *name)
+{
+    static const char *const names[] = {"Format", "Unix", "UnixMilli", "UnixNano", "UTC",
+                                        "Local",  "IsZero", "String", NULL};
+    for (int i = 0; names[i] != NULL; i++) {
+        if (strcmp(names[i], name) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int duration_method(tstate_t *st, tv_t d, const char *name, tv_t *out)
+{
+    double ns = (double)d.u.i;
+    if (strcmp(name, "Seconds") == 0) {
+        *out = tv_float(ns / 1e9);
+    } else if (strcmp(name, "Minutes") == 0) {
+        *out = tv_float(ns / 6e10);
+    } else if (strcmp(name, "Hours") == 0) {
+        *out = tv_float(ns / 3.6e12);
+    } else if (strcmp(name, "Milliseconds") == 0) {
+        *out = tv_int(d.u.i / 1000000);
+    } else {
+        buf_t b;
+        buf_init(&b);
+        tv_duration_format(d.u.i, &b);
+        *out = tstate_buf_value(st, &b);
+        buf_fini(&b);
+    }
+    return 0;
+}
+
+static int kv_method(tstate_t *st, tv_t recv, const char *name, const tv_t *args, int n,
+                     tv_t *out, int *rc)
+{
+    if (strcmp(name, "SortedPairs") == 0) {
+        *rc = want_args(st, name, 0, n) < 0 ? -1 : m_sorted_pairs(st, recv, out);
+    } else if (strcmp(name, "Names") == 0 || strcmp(name, "Values") == 0) {
+        *rc = want_args(st, name, 0, n) < 0 ? -1 : m_names_values(st, recv, name[0] == 'V', out);
+    } else if (strcmp(name, "Remove") == 0) {
+        *rc = want_args(st, name, 1, n) < 0 ? -1 : m_remove(st, recv, args[0], out);
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+int tmpl__method(tstate_t *st, tv_t recv, const char *name, const tv_t *args, int n,
+                 tv_t *out, int *rc)
+{
+    switch (recv.type) {
+    case TVT_KV:
+        return kv_method(st, recv, name, args, n, out, rc);
+    case TVT_PAIRS:
+        if (strcmp(name, "Names") == 0 || strcmp(name, "Values") == 0) {
+            *rc = want_args(st, name, 0, n) < 0 ? -1
+                                                : m_names_values(st, recv, name[0] == 'V', out);
+            return 1;
+        }
+        return 0;
+    case TVT_ALERTS:
+        if (strcmp(name, "Firing") == 0 || strcmp(name, "Resolved") == 0) {
+            *rc = want_args(st, name, 0, n) < 0
+                      ? -1
+                      : m_alerts_filter(st, recv, name[0] == 'F' ? "firing" : "resolved", out);
+            return 1;
+        }
+        return 0;
+    default:
+        break;
+    }
+    if (recv.kind == TV_TIME && is_time_method(name)) {
+        *rc = time_method(st, recv, name, args, n, out);
+        return 1;
+    }
+    if (recv.kind == TV_DURATION && (strcmp(name, "Seconds") == 0 || strcmp(name, "Minutes") == 0 ||
+                                     strcmp(name, "Hours") == 0 || strcmp(name, "String") == 0 ||
+                                     strcmp(name, "Milliseconds") == 0)) {
+        *rc = want_args(st, name, 0, n) < 0 ? -1 : duration_method(st, recv, name, out);
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- shared helpers ------------------------------------------------------------------- */
+
+static void free_code(void *code)
+{
+    pcre2_code_free(code);
+}
+
+int tmpl__regex_compile(tstate_t *st, const char *re, void **code)
+{
+    int ec;
+    PCRE2_SIZE off;
+    pcre2_code *c = pcre2_compile((PCRE2_SPTR)re, PCRE2_ZERO_TERMINATED,
+                                  PCRE2_UTF | PCRE2_NO_UTF_CHECK | PCRE2_DOLLAR_ENDONLY, &ec,
+                                  &off, NULL);
+    if (c == NULL) {
+        PCRE2_UCHAR msg[160];
+        pcre2_get_error_message(ec, msg, sizeof(msg));
+        return tstate_fail(st, "error parsing regexp: %s: `%s`", (char *)msg, re);
+    }
+    arena_on_free(st->arena, free_code, c);
+    *code = c;
+    return 0;
+}
+
+void tmpl__title(const char *s, size_t n, buf_t *out)
+{
+    int prev_letter = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        /* Go's strings.Title: a letter after a separator (not letter/digit/_/') is upper-cased */
+        int is_word = isalnum(c) || c == '_' || c == '\'' || c >= 0x80;
+        buf_putc(out, (char)(!prev_letter && c < 0x80 ? toupper(c) : c));
+        prev_letter = is_word;
+    }
+}

@@ -1,0 +1,524 @@
+/* config/config_yaml.c - YAML into a cfg_t (libyaml document API, so every node keeps its
+ * line for error messages) and a cfg_t back to YAML (libyaml emitter, which quotes).
+ *
+ * DESIGN: the reader walks a mapping with a path prefix relative to a key table: a key is
+ * either a row (decode the value), a section some rows lie under (recurse), an ignored
+ * section, or an error. Aliases may make a small document describe a huge tree, so the
+ * walk has a node budget. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <yaml.h>
+
+#include "common/mem.h"
+#include "config/config_int.h"
+
+#define NODE_BUDGET 200000
+
+typedef struct {
+    yaml_document_t *doc;
+    const char *file;
+    err_t *err;
+    long budget; /* node visits left */
+} reader_t;
+
+typedef struct {
+    const cfg__table_t *t;
+    unsigned mask;
+    void *base;
+    const char *prefix;  /* table-relative path of this mapping, "" or "ruler." */
+    const char *display; /* absolute path of the table's struct, "" or "mimir_rules[0]." */
+} section_t;
+
+static int line_of(const yaml_node_t *n)
+{
+    return (int)n->start_mark.line + 1;
+}
+
+static const char *kind_name(const yaml_node_t *n)
+{
+    return n->type == YAML_MAPPING_NODE    ? "a mapping"
+           : n->type == YAML_SEQUENCE_NODE ? "a sequence"
+                                           : "a scalar";
+}
+
+static const char *scalar_text(const yaml_node_t *n)
+{
+    return (const char *)n->data.scalar.value;
+}
+
+/* A plain null (``, ~, null) leaves the default, as an absent key does. */
+static int is_null(const yaml_node_t *n)
+{
+    if (n->type != YAML_SCALAR_NODE) {
+        return 0;
+    }
+    if (n->tag != NULL && strcmp((const char *)n->tag, YAML_NULL_TAG) == 0) {
+        return 1;
+    }
+    const char *s = scalar_text(n);
+    return n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+           (s[0] == '\0' || strcmp(s, "~") == 0 || strcasecmp(s, "null") == 0);
+}
+
+static yaml_node_t *node(reader_t *r, yaml_node_item_t id)
+{
+    r->budget--;
+    return yaml_document_get_node(r->doc, id);
+}
+
+static int fail_key(reader_t *r, const yaml_node_t *n, const section_t *s, const char *key,
+                    const char *msg)
+{
+    return err_set(r->err, ERR_BAD_DATA, "%s:%d: key \"%s%s%s\": %s", r->file, line_of(n),
+                   s->display, s->prefix, key, msg);
+}
+
+static int fail_type(reader_t *r, const yaml_node_t *n, const section_t *s, const char *key,
+                     const char *want)
+{
+    char msg[128];
+    snprintf(msg, sizeof(msg), "cannot unmarshal %s into %s", kind_name(n), want);
+    return fail_key(r, n, s, key, msg);
+}
+
+static const cfg__key_t *find_row(const section_t *s, const char *rel)
+{
+    for (size_t i = 0; i < s->t->n_keys; i++) {
+        const cfg__key_t *k = &s->t->keys[i];
+        if ((k->programs & s->mask) != 0 && strcmp(k->path, rel) == 0) {
+            return k;
+        }
+    }
+    return NULL;
+}
+
+static int is_section(const section_t *s, const char *rel)
+{
+    size_t n = strlen(rel);
+    for (size_t i = 0; i < s->t->n_keys; i++) {
+        const cfg__key_t *k = &s->t->keys[i];
+        if ((k->programs & s->mask) != 0 && strncmp(k->path, rel, n) == 0 && k->path[n] == '.') {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int read_mapping(reader_t *r, const yaml_node_t *map, const section_t *s);
+
+/* Scalar value into a scalar row, or comma-separated text into a list row. */
+static int read_text(reader_t *r, const yaml_node_t *v, const section_t *s, const char *key,
+                     const cfg__key_t *k, void *base)
+{
+    err_t e = {0};
+    if (cfg__set_text(k, base, scalar_text(v), &e) != 0) {
+        return fail_key(r, v, s, key, e.msg);
+    }
+    return 0;
+}
+
+static int read_seq_items(reader_t *r, const yaml_node_t *v, const section_t *s,
+                          const char *key, const cfg__key_t *k)
+{
+    cfg_strlist_t items = {0};
+    int rc = 0;
+    for (yaml_node_item_t *it = v->data.sequence.items.start;
+         rc == 0 && it < v->data.sequence.items.top; it++) {
+        const yaml_node_t *item = node(r, *it);
+        if (item == NULL || item->type != YAML_SCALAR_NODE) {
+            rc = fail_type(r, item != NULL ? item : v, s, key, cfg__type_name(k->type));
+        } else {
+            cfg__strlist_push(&items, scalar_text(item));
+        }
+    }
+    err_t e = {0};
+    if (rc == 0 && cfg__set_list(k, s->base, &items, &e) != 0) {
+        rc = fail_key(r, v, s, key, e.msg);
+    }
+    cfg__strlist_clear(&items);
+    return rc;
+}
+
+static int read_strmap(reader_t *r, const yaml_node_t *v, const section_t *s, const char *key,
+                       cfg_strmap_t *m)
+{
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        const yaml_node_t *kn = node(r, p->key), *vn = node(r, p->value);
+        if (kn == NULL || vn == NULL || kn->type != YAML_SCALAR_NODE ||
+            vn->type != YAML_SCALAR_NODE) {
+            return fail_type(r, v, s, key, "map of strings");
+        }
+        cfg__strmap_put(m, scalar_text(kn), scalar_text(vn));
+    }
+    return 0;
+}
+
+static int read_list(reader_t *r, const yaml_node_t *v, const section_t *s, const char *key,
+                     const cfg__key_t *k)
+{
+    size_t *count = (size_t *)((char *)s->base + k->count_offset);
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+         it++) {
+        const yaml_node_t *item = node(r, *it);
+        if (item == NULL || item->type != YAML_MAPPING_NODE) {
+            return fail_type(r, item != NULL ? item : v, s, key, "a list of mappings");
+        }
+        unsigned mask = k->sub_programs != 0 ? k->sub_programs : s->mask;
+        void *elem = cfg__list_push(k, s->base);
+        cfg__init_struct(k->sub, mask, elem);
+        char display[512];
+        snprintf(display, sizeof(display), "%s%s%s[%zu].", s->display, s->prefix, key,
+                 *count - 1);
+        section_t sub = {k->sub, mask, elem, "", display};
+        if (read_mapping(r, item, &sub) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int read_value(reader_t *r, const yaml_node_t *v, const section_t *s, const char *key,
+                      const cfg__key_t *k)
+{
+    void *f = (char *)s->base + k->offset;
+    if (k->type == CFG__IGNORED || is_null(v)) {
+        return 0;
+    }
+    switch (k->type) {
+    case CFG__STRLIST:
+    case CFG__DURLIST:
+        if (v->type == YAML_SEQUENCE_NODE) {
+            return read_seq_items(r, v, s, key, k);
+        }
+        break;
+    case CFG__STRMAP:
+        if (v->type == YAML_MAPPING_NODE) {
+            cfg__fini_value(k, s->base); /* the file replaces the default map */
+            return read_strmap(r, v, s, key, f);
+        }
+        return fail_type(r, v, s, key, "map of strings");
+    case CFG__LIST:
+        if (v->type == YAML_SEQUENCE_NODE) {
+            cfg__fini_value(k, s->base);
+            return read_list(r, v, s, key, k);
+        }
+        return fail_type(r, v, s, key, "a list of mappings");
+    default:
+        break;
+    }
+    if (v->type != YAML_SCALAR_NODE) {
+        return fail_type(r, v, s, key, cfg__type_name(k->type));
+    }
+    return read_text(r, v, s, key, k, s->base);
+}
+
+static int check_duplicate(reader_t *r, const yaml_node_t *map, const yaml_node_pair_t *pair,
+                           const char *key, const section_t *s)
+{
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < pair; p++) {
+        const yaml_node_t *kn = node(r, p->key);
+        if (kn != NULL && kn->type == YAML_SCALAR_NODE && strcmp(scalar_text(kn), key) == 0) {
+            char msg[96];
+            snprintf(msg, sizeof(msg), "mapping key already defined at line %d", line_of(kn));
+            return fail_key(r, node(r, pair->key), s, key, msg);
+        }
+    }
+    return 0;
+}
+
+static int unknown_key(reader_t *r, const yaml_node_t *kn, const section_t *s, const char *key)
+{
+    char section[1024];
+    snprintf(section, sizeof(section), "%s%s", s->display, s->prefix);
+    size_t n = strlen(section);
+    if (n == 0) {
+        return err_set(r->err, ERR_BAD_DATA, "%s:%d: unknown key \"%s\" at top level", r->file,
+                       line_of(kn), key);
+    }
+    section[n - 1] = '\0'; /* drop the trailing dot */
+    return err_set(r->err, ERR_BAD_DATA, "%s:%d: unknown key \"%s\" in section \"%s\"", r->file,
+                   line_of(kn), key, section);
+}
+
+static int read_pair(reader_t *r, const yaml_node_t *map, const yaml_node_pair_t *pair,
+                     const section_t *s)
+{
+    const yaml_node_t *kn = node(r, pair->key), *vn = node(r, pair->value);
+    if (kn == NULL || vn == NULL || kn->type != YAML_SCALAR_NODE) {
+        return err_set(r->err, ERR_BAD_DATA, "%s:%d: mapping keys must be strings", r->file,
+                       line_of(kn != NULL ? kn : map));
+    }
+    const char *key = scalar_text(kn);
+    if (check_duplicate(r, map, pair, key, s) != 0) {
+        return -1;
+    }
+    if (strchr(key, '.') != NULL) {
+        return unknown_key(r, kn, s, key); /* paths are nested mappings, never dotted keys */
+    }
+    char rel[512];
+    snprintf(rel, sizeof(rel), "%s%s", s->prefix, key);
+    const cfg__key_t *k = find_row(s, rel);
+    if (k != NULL) {
+        return read_value(r, vn, s, key, k);
+    }
+    if (is_section(s, rel)) {
+        if (is_null(vn)) {
+            return 0;
+        }
+        if (vn->type != YAML_MAPPING_NODE) {
+            return fail_type(r, vn, s, key, "a section");
+        }
+        char prefix[sizeof(rel) + 1];
+        snprintf(prefix, sizeof(prefix), "%s.", rel);
+        section_t sub = {s->t, s->mask, s->base, prefix, s->display};
+        return read_mapping(r, vn, &sub);
+    }
+    return unknown_key(r, kn, s, key);
+}
+
+static int read_mapping(reader_t *r, const yaml_node_t *map, const section_t *s)
+{
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+         p++) {
+        if (r->budget <= 0) {
+            return err_set(r->err, ERR_BAD_DATA, "%s:%d: document too large (aliases?)", r->file,
+                           line_of(map));
+        }
+        if (read_pair(r, map, p, s) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int load_document(yaml_document_t *doc, const char *yaml, size_t len,
+                         const char *file_name, err_t *err)
+{
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser)) {
+        return err_set(err, ERR_INTERNAL, "%s: cannot initialize the YAML parser", file_name);
+    }
+    yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+    int rc = 0;
+    if (!yaml_parser_load(&parser, doc)) {
+        rc = err_set(err, ERR_BAD_DATA, "%s:%d: %s%s%s", file_name,
+                     (int)parser.problem_mark.line + 1, parser.problem ? parser.problem : "error",
+                     parser.context ? " " : "", parser.context ? parser.context : "");
+    }
+    yaml_parser_delete(&parser);
+    return rc;
+}
+
+int cfg__yaml_read(cfg_t *c, const char *yaml, size_t len, const char *file_name, err_t *err)
+{
+    yaml_document_t doc;
+    if (load_document(&doc, yaml, len, file_name, err) != 0) {
+        return -1;
+    }
+    reader_t r = {&doc, file_name, err, NODE_BUDGET};
+    const yaml_node_t *root = yaml_document_get_root_node(&doc);
+    int rc = 0;
+    if (root != NULL && !is_null(root)) {
+        if (root->type != YAML_MAPPING_NODE) {
+            rc = err_set(err, ERR_BAD_DATA, "%s:%d: the configuration must be a mapping, not %s",
+                         file_name, line_of(root), kind_name(root));
+        } else {
+            section_t s = {&cfg__root, cfg__program_mask(c->program), c, "", ""};
+            rc = read_mapping(&r, root, &s);
+        }
+    }
+    yaml_document_delete(&doc);
+    return rc;
+}
+
+/* ---- dump ---------------------------------------------------------------------------- */
+
+typedef struct {
+    yaml_emitter_t em;
+    int failed;
+} writer_t;
+
+static int write_handler(void *data, unsigned char *bytes, size_t size)
+{
+    buf_append(data, bytes, size);
+    return 1;
+}
+
+static void emit(writer_t *w, yaml_event_t *ev)
+{
+    if (!w->failed && !yaml_emitter_emit(&w->em, ev)) {
+        w->failed = 1;
+    }
+}
+
+/* Strings another YAML reader would take for a bool, null or number get quotes. */
+static int needs_quotes(const char *s)
+{
+    static const char *const words[] = {"true", "false", "yes", "no", "on", "off",
+                                        "y",    "n",     "null", "~"};
+    if (*s == '\0') {
+        return 1;
+    }
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        if (strcasecmp(s, words[i]) == 0) {
+            return 1;
+        }
+    }
+    char *end;
+    strtod(s, &end);
+    return *end == '\0';
+}
+
+static void emit_scalar(writer_t *w, const char *s, int quoted)
+{
+    yaml_event_t ev;
+    yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), 1, 1,
+                                 quoted ? YAML_SINGLE_QUOTED_SCALAR_STYLE
+                                        : YAML_ANY_SCALAR_STYLE);
+    emit(w, &ev);
+}
+
+static void emit_start(writer_t *w, int is_map, int empty)
+{
+    yaml_event_t ev;
+    if (is_map) {
+        yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+                                            empty ? YAML_FLOW_MAPPING_STYLE
+                                                  : YAML_BLOCK_MAPPING_STYLE);
+    } else {
+        yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
+                                             empty ? YAML_FLOW_SEQUENCE_STYLE
+                                                   : YAML_BLOCK_SEQUENCE_STYLE);
+    }
+    emit(w, &ev);
+}
+
+static void emit_end(writer_t *w, int is_map)
+{
+    yaml_event_t ev;
+    if (is_map) {
+        yaml_mapping_end_event_initialize(&ev);
+    } else {
+        yaml_sequence_end_event_initialize(&ev);
+    }
+    emit(w, &ev);
+}
+
+static void emit_section(writer_t *w, const cfg__table_t *t, unsigned mask, const void *base,
+                         const char *prefix);
+
+static void emit_value(writer_t *w, const cfg__key_t *k, unsigned mask, const void *base)
+{
+    const char *f = (const char *)base + k->offset;
+    char tmp[64];
+    if (k->type == CFG__STRLIST || k->type == CFG__DURLIST) {
+        const cfg_strlist_t *sl = (const cfg_strlist_t *)f;
+        const cfg_durlist_t *dl = (const cfg_durlist_t *)f;
+        size_t n = k->type == CFG__STRLIST ? sl->n : dl->n;
+        emit_start(w, 0, n == 0);
+        for (size_t i = 0; i < n; i++) {
+            if (k->type == CFG__DURLIST) {
+                cfg__format_duration(dl->ms[i], tmp, sizeof(tmp));
+            }
+            const char *s = k->type == CFG__STRLIST ? sl->items[i] : tmp;
+            emit_scalar(w, s, k->type == CFG__STRLIST && needs_quotes(s));
+        }
+        emit_end(w, 0);
+    } else if (k->type == CFG__STRMAP) {
+        const cfg_strmap_t *m = (const cfg_strmap_t *)f;
+        emit_start(w, 1, m->n == 0);
+        for (size_t i = 0; i < m->n; i++) {
+            emit_scalar(w, m->keys[i], needs_quotes(m->keys[i]));
+            emit_scalar(w, m->values[i], needs_quotes(m->values[i]));
+        }
+        emit_end(w, 1);
+    } else if (k->type == CFG__LIST) {
+        const char *items = *(char *const *)f;
+        size_t n = *(const size_t *)((const char *)base + k->count_offset);
+        unsigned sub_mask = k->sub_programs != 0 ? k->sub_programs : mask;
+        emit_start(w, 0, n == 0);
+        for (size_t i = 0; i < n; i++) {
+            emit_start(w, 1, 0);
+            emit_section(w, k->sub, sub_mask, items + i * k->sub->elem_size, "");
+            emit_end(w, 1);
+        }
+        emit_end(w, 0);
+    } else {
+        buf_t b;
+        buf_init(&b);
+        cfg__format_scalar(k, base, &b);
+        const char *s = b.data != NULL ? b.data : "";
+        if (k->is_secret && *s != '\0') {
+            s = "********";
+        }
+        emit_scalar(w, s, k->type == CFG__STRING && needs_quotes(s));
+        buf_fini(&b);
+    }
+}
+
+/* Length of the next path component of `path` after `prefix`, or 0 if not under it. */
+static size_t component_len(const cfg__key_t *k, unsigned mask, const char *prefix, size_t plen)
+{
+    if ((k->programs & mask) == 0 || k->type == CFG__IGNORED ||
+        strncmp(k->path, prefix, plen) != 0) {
+        return 0;
+    }
+    const char *rest = k->path + plen;
+    const char *dot = strchr(rest, '.');
+    return dot != NULL ? (size_t)(dot - rest) : strlen(rest);
+}
+
+/* Emits the keys under `prefix` in table order, each section once, where it first appears. */
+static void emit_section(writer_t *w, const cfg__table_t *t, unsigned mask, const void *base,
+                         const char *prefix)
+{
+    size_t plen = strlen(prefix);
+    for (size_t i = 0; i < t->n_keys; i++) {
+        const cfg__key_t *k = &t->keys[i];
+        size_t n = component_len(k, mask, prefix, plen);
+        int seen = n == 0;
+        for (size_t j = 0; j < i && !seen; j++) {
+            seen = component_len(&t->keys[j], mask, prefix, plen) == n &&
+                   strncmp(t->keys[j].path + plen, k->path + plen, n) == 0;
+        }
+        if (seen) {
+            continue;
+        }
+        char name[256];
+        snprintf(name, sizeof(name), "%.*s", (int)n, k->path + plen);
+        emit_scalar(w, name, 0);
+        if (k->path[plen + n] == '\0') {
+            emit_value(w, k, mask, base);
+            continue;
+        }
+        char sub[512];
+        snprintf(sub, sizeof(sub), "%s%s.", prefix, name);
+        emit_start(w, 1, 0);
+        emit_section(w, t, mask, base, sub);
+        emit_end(w, 1);
+    }
+}
+
+void cfg__yaml_dump(const cfg_t *c, buf_t *out)
+{
+    writer_t w = {.failed = 0};
+    yaml_event_t ev;
+    yaml_emitter_initialize(&w.em);
+    yaml_emitter_set_output(&w.em, write_handler, out);
+    yaml_emitter_set_width(&w.em, -1);
+    yaml_emitter_set_unicode(&w.em, 1);
+    yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING);
+    emit(&w, &ev);
+    yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1);
+    emit(&w, &ev);
+    emit_start(&w, 1, 0);
+    emit_section(&w, &cfg__root, cfg__program_mask(c->program), c, "");
+    emit_end(&w, 1);
+    yaml_document_end_event_initialize(&ev, 1);
+    emit(&w, &ev);
+    yaml_stream_end_event_initialize(&ev);
+    emit(&w, &ev);
+    yaml_emitter_delete(&w.em);
+}

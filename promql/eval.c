@@ -1,0 +1,717 @@
+/* promql/eval.c - the evaluator core: query setup, selector loading, instant and range
+ * evaluation, subqueries, unary operators and the final __name__ cleanup.
+ *
+ * DESIGN: before evaluation a walk over the AST computes, for every selector, the time
+ * window it can read (query range widened by offsets, @, ranges, subqueries and the
+ * lookback delta). On first use a selector loads its series once into arena arrays; each
+ * step then binary-searches those arrays, so range queries and subqueries evaluate step by
+ * step (as Prometheus 3.x does) without touching storage again and without per-sample
+ * allocation. Vector elements carry a drop_name flag: __name__ is removed only at the end
+ * of the query (delayed name removal), so aggregations and label functions still see it. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/timeutil.h"
+#include "promql/promql_int.h"
+
+struct promql__sel_cache {
+    int64_t mint, maxt; /* window to load (ms, inclusive) */
+    int loaded;
+    size_t n;
+    const labels_t **ls;
+    sample_t **pts;
+    size_t *npts;
+};
+
+int promql__is_stale(double v)
+{
+    return sample_is_stale(v);
+}
+
+void promql__annotate(promql__ev_t *ev, int is_warning, const promql_expr_t *at, const char *fmt,
+                      ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    int line = 1, col = 1;
+    if (at != NULL) {
+        promql__pos_linecol(at->src, at->pos, &line, &col);
+    }
+    char *text = arena_sprintf(ev->a, "PromQL %s: %s (%d:%d)", is_warning ? "warning" : "info",
+                               msg, line, col);
+    for (promql__annot_t *x = ev->annots; x != NULL; x = x->next) {
+        if (x->is_warning == is_warning && text != NULL && strcmp(x->text, text) == 0) {
+            return;
+        }
+    }
+    promql__annot_t *n = arena_alloc(ev->a, sizeof(*n));
+    if (n == NULL || text == NULL) {
+        return;
+    }
+    n->text = text;
+    n->is_warning = is_warning;
+    n->next = ev->annots;
+    ev->annots = n;
+}
+
+int promql__check_samples(promql__ev_t *ev, size_t add)
+{
+    ev->cur_samples += add;
+    if (ev->cur_samples > ev->max_samples) {
+        return err_set(ev->err, ERR_EXECUTION,
+                       "query processing would load too many samples into memory in query "
+                       "execution");
+    }
+    return 0;
+}
+
+static int check_deadline(promql__ev_t *ev)
+{
+    if ((++ev->tick & 1023) == 0 && time_mono_ms() > ev->deadline_mono) {
+        return err_set(ev->err, ERR_TIMEOUT, "query timed out in expression evaluation");
+    }
+    return 0;
+}
+
+int promql__vec_push(promql__ev_t *ev, promql__vec_t *v, size_t *cap, promql__elem_t el)
+{
+    if (v->n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 8;
+        promql__elem_t *ne = arena_realloc(ev->a, v->e, *cap * sizeof(*ne), nc * sizeof(*ne));
+        if (ne == NULL) {
+            return -1;
+        }
+        v->e = ne;
+        *cap = nc;
+    }
+    v->e[v->n++] = el;
+    return 0;
+}
+
+/* __name__ and the other metadata labels go when a series' meaning changes. */
+const labels_t *promql__drop_name(promql__ev_t *ev, const labels_t *ls)
+{
+    static const char *const meta[] = {"__name__", "__type__", "__unit__"};
+    if (labels_get(ls, "__name__") == NULL && labels_get(ls, "__type__") == NULL &&
+        labels_get(ls, "__unit__") == NULL) {
+        return ls;
+    }
+    labels_builder_reset(ev->lb, ls);
+    labels_builder_keep(ev->lb, meta, 3, 0);
+    return labels_builder_build(ev->lb);
+}
+
+int promql__labels_cmp_qsort(const void *x, const void *y)
+{
+    const promql__ser_t *a = x, *b = y;
+    return labels_cmp(a->ls, b->ls);
+}
+
+/* ---- selector windows ------------------------------------------------------------------ */
+
+static int64_t at_time(promql__ev_t *ev, const promql__tmod_t *tm, int64_t ts)
+{
+    switch (tm->at) {
+    case AT_TIME:
+        return tm->at_ms;
+    case AT_START:
+        return ev->start;
+    case AT_END:
+        return ev->end;
+    default:
+        return ts;
+    }
+}
+
+static int widen(promql__ev_t *ev, promql_expr_t *vs, int64_t lo, int64_t hi)
+{
+    promql__sel_cache_t *c = vs->u.vs.cache;
+    if (c == NULL) {
+        c = arena_calloc(ev->a, sizeof(*c));
+        if (c == NULL) {
+            return -1;
+        }
+        c->mint = lo;
+        c->maxt = hi;
+        vs->u.vs.cache = c;
+        return 0;
+    }
+    c->mint = lo < c->mint ? lo : c->mint;
+    c->maxt = hi > c->maxt ? hi : c->maxt;
+    return 0;
+}
+
+/* Walks the tree; [lo, hi] are the times at which `e` may be evaluated. */
+static int plan(promql__ev_t *ev, promql_expr_t *e, int64_t lo, int64_t hi, int64_t *gmin,
+                int64_t *gmax)
+{
+    promql__tmod_t *tm;
+    int64_t before = 0;
+    promql_expr_t *vs = NULL;
+    switch (e->kind) {
+    case NODE_VSEL:
+        vs = e;
+        before = ev->lookback;
+        break;
+    case NODE_MSEL:
+        vs = e->u.ms.vs;
+        before = e->u.ms.range_ms;
+        break;
+    case NODE_SUBQUERY:
+        tm = &e->u.sq.tm;
+        if (tm->at != AT_NONE) {
+            lo = hi = at_time(ev, tm, 0);
+        }
+        return plan(ev, e->u.sq.expr, lo - tm->offset_ms - e->u.sq.range_ms, hi - tm->offset_ms,
+                    gmin, gmax);
+    case NODE_CALL:
+        for (size_t i = 0; i < e->u.call.n_args; i++) {
+            if (plan(ev, e->u.call.args[i], lo, hi, gmin, gmax) < 0) {
+                return -1;
+            }
+        }
+        return 0;
+    case NODE_AGG:
+        if (e->u.agg.param != NULL && plan(ev, e->u.agg.param, lo, hi, gmin, gmax) < 0) {
+            return -1;
+        }
+        return plan(ev, e->u.agg.expr, lo, hi, gmin, gmax);
+    case NODE_BINARY:
+        if (plan(ev, e->u.bin.lhs, lo, hi, gmin, gmax) < 0) {
+            return -1;
+        }
+        return plan(ev, e->u.bin.rhs, lo, hi, gmin, gmax);
+    case NODE_UNARY:
+        return plan(ev, e->u.un.expr, lo, hi, gmin, gmax);
+    case NODE_PAREN:
+    case NODE_STEP_INVARIANT:
+        return plan(ev, e->u.inner, lo, hi, gmin, gmax);
+    default:
+        return 0;
+    }
+    tm = &vs->u.vs.tm;
+    if (tm->at != AT_NONE) {
+        lo = hi = at_time(ev, tm, 0);
+    }
+    int64_t wlo = lo - tm->offset_ms - before, whi = hi - tm->offset_ms;
+    *gmin = wlo < *gmin ? wlo : *gmin;
+    *gmax = whi > *gmax ? whi : *gmax;
+    return widen(ev, vs, wlo, whi);
+}
+
+/* Loads the selector's series. Matrix selectors drop stale markers at load time. */
+static int load_selector(promql__ev_t *ev, promql_expr_t *vs, int for_matrix)
+{
+    promql__sel_cache_t *c = vs->u.vs.cache;
+    series_t *ss = NULL;
+    size_t n = 0;
+    if (ev->qr->ops->select(ev->qr, ev->a, (const matcher_t *const *)vs->u.vs.ms, vs->u.vs.n_ms,
+                            &ss, &n, ev->err) < 0) {
+        return -1;
+    }
+    c->ls = arena_alloc(ev->a, (n + 1) * sizeof(*c->ls));
+    c->pts = arena_alloc(ev->a, (n + 1) * sizeof(*c->pts));
+    c->npts = arena_calloc(ev->a, (n + 1) * sizeof(*c->npts));
+    if (c->ls == NULL || c->pts == NULL || c->npts == NULL) {
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        series_iter_t *it = ev->qr->ops->iter(ev->qr, ev->a, &ss[i], ev->err);
+        size_t cap = 16, k = 0;
+        sample_t *buf = arena_alloc(ev->a, cap * sizeof(*buf));
+        sample_t smp;
+        int rc;
+        if (it == NULL || buf == NULL) {
+            return -1;
+        }
+        for (rc = it->ops->seek(it, c->mint, &smp, ev->err); rc > 0 && smp.t <= c->maxt;
+             rc = it->ops->next(it, &smp, ev->err)) {
+            if (for_matrix && sample_is_stale(smp.v)) {
+                continue;
+            }
+            if (k == cap) {
+                buf = arena_realloc(ev->a, buf, cap * sizeof(*buf), cap * 2 * sizeof(*buf));
+                if (buf == NULL) {
+                    return -1;
+                }
+                cap *= 2;
+            }
+            buf[k++] = smp;
+        }
+        if (rc < 0) {
+            return -1;
+        }
+        c->ls[c->n] = ss[i].labels;
+        c->pts[c->n] = buf;
+        c->npts[c->n] = k;
+        c->n++;
+        ev->total_samples += k;
+    }
+    c->loaded = 1;
+    return 0;
+}
+
+/* Index of the first sample with t > ts. */
+static size_t upper_bound(const sample_t *pts, size_t n, int64_t ts)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (pts[mid].t <= ts) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+static int eval_vsel(promql__ev_t *ev, promql_expr_t *e, int64_t ts, promql__val_t *out)
+{
+    promql__sel_cache_t *c = e->u.vs.cache;
+    if (!c->loaded && load_selector(ev, e, 0) < 0) {
+        return -1;
+    }
+    int64_t ref = at_time(ev, &e->u.vs.tm, ts) - e->u.vs.tm.offset_ms;
+    size_t cap = 0;
+    out->type = PROMQL_TYPE_VECTOR;
+    out->vec.n = 0;
+    out->vec.e = NULL;
+    for (size_t i = 0; i < c->n; i++) {
+        size_t k = upper_bound(c->pts[i], c->npts[i], ref);
+        if (k == 0) {
+            continue;
+        }
+        const sample_t *s = &c->pts[i][k - 1];
+        if (s->t <= ref - ev->lookback || sample_is_stale(s->v)) {
+            continue;
+        }
+        promql__elem_t el = {c->ls[i], s->v, s->t, 0};
+        if (promql__vec_push(ev, &out->vec, &cap, el) < 0) {
+            return -1;
+        }
+    }
+    return promql__check_samples(ev, out->vec.n);
+}
+
+static int eval_msel(promql__ev_t *ev, promql_expr_t *e, int64_t ts, promql__mat_t *out)
+{
+    promql_expr_t *vs = e->u.ms.vs;
+    promql__sel_cache_t *c = vs->u.vs.cache;
+    if (!c->loaded && load_selector(ev, vs, 1) < 0) {
+        return -1;
+    }
+    int64_t ref = at_time(ev, &vs->u.vs.tm, ts) - vs->u.vs.tm.offset_ms;
+    out->s = arena_alloc(ev->a, (c->n + 1) * sizeof(*out->s));
+    out->n = 0;
+    if (out->s == NULL) {
+        return -1;
+    }
+    size_t total = 0;
+    for (size_t i = 0; i < c->n; i++) {
+        size_t hi = upper_bound(c->pts[i], c->npts[i], ref);
+        size_t lo = upper_bound(c->pts[i], hi, ref - e->u.ms.range_ms);
+        if (hi == lo) {
+            continue;
+        }
+        out->s[out->n++] = (promql__ser_t){c->ls[i], c->pts[i] + lo, hi - lo, 0};
+        total += hi - lo;
+    }
+    out->rstart = ref - e->u.ms.range_ms;
+    out->rend = ref;
+    out->range_ms = e->u.ms.range_ms;
+    return promql__check_samples(ev, total);
+}
+
+/* ---- range evaluation (top-level range queries and subqueries) ------------------------- */
+
+typedef struct {
+    promql__ser_t *s;
+    size_t *cap;
+    size_t n, n_alloc;
+    size_t *slots; /* open addressing: series index + 1, 0 empty */
+    size_t n_slots;
+} sermap_t;
+
+static int sermap_grow(promql__ev_t *ev, sermap_t *m)
+{
+    size_t ns = m->n_slots ? m->n_slots * 2 : 64;
+    size_t *slots = arena_calloc(ev->a, ns * sizeof(*slots));
+    if (slots == NULL) {
+        return -1;
+    }
+    for (size_t i = 0; i < m->n; i++) {
+        size_t h = (size_t)labels_hash(m->s[i].ls) & (ns - 1);
+        while (slots[h] != 0) {
+            h = (h + 1) & (ns - 1);
+        }
+        slots[h] = i + 1;
+    }
+    m->slots = slots;
+    m->n_slots = ns;
+    return 0;
+}
+
+/* Index of the series with labels `ls`, created if new. */
+static long sermap_get(promql__ev_t *ev, sermap_t *m, const labels_t *ls, uint8_t drop_name)
+{
+    if ((m->n + 1) * 2 > m->n_slots && sermap_grow(ev, m) < 0) {
+        return -1;
+    }
+    size_t h = (size_t)labels_hash(ls) & (m->n_slots - 1);
+    while (m->slots[h] != 0) {
+        size_t i = m->slots[h] - 1;
+        if (m->s[i].drop_name == drop_name && labels_equal(m->s[i].ls, ls)) {
+            return (long)i;
+        }
+        h = (h + 1) & (m->n_slots - 1);
+    }
+    if (m->n == m->n_alloc) {
+        size_t na = m->n_alloc ? m->n_alloc * 2 : 16;
+        m->s = arena_realloc(ev->a, m->s, m->n_alloc * sizeof(*m->s), na * sizeof(*m->s));
+        m->cap = arena_realloc(ev->a, m->cap, m->n_alloc * sizeof(*m->cap), na * sizeof(*m->cap));
+        if (m->s == NULL || m->cap == NULL) {
+            return -1;
+        }
+        m->n_alloc = na;
+    }
+    m->s[m->n] = (promql__ser_t){ls, NULL, 0, drop_name};
+    m->cap[m->n] = 0;
+    m->slots[h] = m->n + 1;
+    return (long)m->n++;
+}
+
+static int sermap_add(promql__ev_t *ev, sermap_t *m, const labels_t *ls, uint8_t drop_name,
+                      int64_t t, double v)
+{
+    long i = sermap_get(ev, m, ls, drop_name);
+    if (i < 0) {
+        return -1;
+    }
+    promql__ser_t *s = &m->s[i];
+    if (s->n > 0 && s->pts[s->n - 1].t == t) {
+        return err_set(ev->err, ERR_EXECUTION, "vector cannot contain metrics with the same labelset");
+    }
+    if (s->n == m->cap[i]) {
+        size_t nc = m->cap[i] ? m->cap[i] * 2 : 8;
+        sample_t *np = arena_realloc(ev->a, (void *)s->pts, m->cap[i] * sizeof(*np), nc * sizeof(*np));
+        if (np == NULL) {
+            return -1;
+        }
+        s->pts = np;
+        m->cap[i] = nc;
+    }
+    ((sample_t *)s->pts)[s->n++] = (sample_t){t, v};
+    return 0;
+}
+
+/* Evaluates instant expression `e` at every step of [start, end] into a matrix. */
+static int range_eval(promql__ev_t *ev, promql_expr_t *e, int64_t start, int64_t end,
+                      int64_t step, promql__mat_t *out)
+{
+    sermap_t m = {0};
+    for (int64_t t = start; t <= end; t += step) {
+        promql__val_t v;
+        if (check_deadline(ev) < 0 || promql__eval(ev, e, t, &v) < 0) {
+            return -1;
+        }
+        if (v.type == PROMQL_TYPE_SCALAR) {
+            if (sermap_add(ev, &m, labels_empty(), 0, t, v.scalar) < 0) {
+                return -1;
+            }
+            continue;
+        }
+        for (size_t i = 0; i < v.vec.n; i++) {
+            promql__elem_t *el = &v.vec.e[i];
+            if (sermap_add(ev, &m, el->ls, el->drop_name, t, el->f) < 0) {
+                return -1;
+            }
+        }
+        if (step <= 0) {
+            break;
+        }
+    }
+    out->s = m.s;
+    out->n = m.n;
+    return 0;
+}
+
+static int eval_subquery(promql__ev_t *ev, promql_expr_t *e, int64_t ts, promql__mat_t *out)
+{
+    int64_t step = e->u.sq.step_ms > 0 ? e->u.sq.step_ms : ev->sq_step;
+    int64_t ref = at_time(ev, &e->u.sq.tm, ts) - e->u.sq.tm.offset_ms;
+    int64_t lo = ref - e->u.sq.range_ms;
+    /* first step-aligned time strictly after lo (Go's truncating division, as upstream) */
+    int64_t first = step * (lo / step);
+    if (first <= lo) {
+        first += step;
+    }
+    if (range_eval(ev, e->u.sq.expr, first, ref, step, out) < 0) {
+        return -1;
+    }
+    out->rstart = lo;
+    out->rend = ref;
+    out->range_ms = e->u.sq.range_ms;
+    size_t total = 0;
+    for (size_t i = 0; i < out->n; i++) {
+        total += out->s[i].n;
+    }
+    return promql__check_samples(ev, total);
+}
+
+int promql__eval_range_arg(promql__ev_t *ev, promql_expr_t *e, int64_t ts, promql__mat_t *out)
+{
+    while (e->kind == NODE_PAREN || e->kind == NODE_STEP_INVARIANT) {
+        e = e->u.inner;
+    }
+    if (e->kind == NODE_MSEL) {
+        return eval_msel(ev, e, ts, out);
+    }
+    if (e->kind == NODE_SUBQUERY) {
+        return eval_subquery(ev, e, ts, out);
+    }
+    return err_set(ev->err, ERR_INTERNAL, "range vector argument is not a selector or subquery");
+}
+
+static int eval_unary(promql__ev_t *ev, promql_expr_t *e, int64_t ts, promql__val_t *out)
+{
+    if (promql__eval(ev, e->u.un.expr, ts, out) < 0) {
+        return -1;
+    }
+    if (e->u.un.op != TOK_SUB) {
+        return 0;
+    }
+    if (out->type == PROMQL_TYPE_SCALAR) {
+        out->scalar = -out->scalar;
+        return 0;
+    }
+    promql__elem_t *ne = arena_alloc(ev->a, (out->vec.n + 1) * sizeof(*ne));
+    if (ne == NULL) {
+        return -1;
+    }
+    for (size_t i = 0; i < out->vec.n; i++) {
+        ne[i] = out->vec.e[i];
+        ne[i].f = -ne[i].f;
+        ne[i].drop_name = 1;
+    }
+    out->vec.e = ne;
+    return 0;
+}
+
+int promql__eval(promql__ev_t *ev, promql_expr_t *e, int64_t ts, promql__val_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    switch (e->kind) {
+    case NODE_NUMBER:
+        out->type = PROMQL_TYPE_SCALAR;
+        out->scalar = e->u.num;
+        return 0;
+    case NODE_STRING:
+        out->type = PROMQL_TYPE_STRING;
+        out->str = e->u.str;
+        return 0;
+    case NODE_PAREN:
+    case NODE_STEP_INVARIANT:
+        return promql__eval(ev, e->u.inner, ts, out);
+    case NODE_VSEL:
+        return eval_vsel(ev, e, ts, out);
+    case NODE_MSEL:
+    case NODE_SUBQUERY:
+        out->type = PROMQL_TYPE_MATRIX;
+        return promql__eval_range_arg(ev, e, ts, &out->mat);
+    case NODE_UNARY:
+        return eval_unary(ev, e, ts, out);
+    case NODE_CALL:
+        return promql__eval_call(ev, e, ts, out);
+    case NODE_AGG:
+        return promql__eval_agg(ev, e, ts, out);
+    case NODE_BINARY:
+        return promql__eval_binary(ev, e, ts, out);
+    }
+    return err_set(ev->err, ERR_INTERNAL, "unknown expression node");
+}
+
+/* ---- query entry points ---------------------------------------------------------------- */
+
+static int ev_init(promql__ev_t *ev, arena_t *a, queryable_t *qb, promql_expr_t *e,
+                   const promql_opts_t *o, int64_t start, int64_t end, int64_t step, err_t *err)
+{
+    memset(ev, 0, sizeof(*ev));
+    ev->a = a;
+    ev->err = err;
+    ev->qb = qb;
+    ev->start = start;
+    ev->end = end;
+    ev->interval = step;
+    ev->lookback = o != NULL && o->lookback_ms > 0 ? o->lookback_ms : 5 * 60 * 1000;
+    ev->sq_step = o != NULL && o->subquery_step_ms > 0 ? o->subquery_step_ms : 60 * 1000;
+    ev->max_samples = o != NULL && o->max_samples > 0 ? o->max_samples : 50000000;
+    int64_t timeout = o != NULL && o->timeout_ms > 0 ? o->timeout_ms : 120000;
+    ev->deadline_mono = time_mono_ms() + timeout;
+    ev->lb = labels_builder_new(a, NULL);
+    int64_t gmin = INT64_MAX, gmax = INT64_MIN;
+    if (ev->lb == NULL || plan(ev, e, start, end, &gmin, &gmax) < 0) {
+        return -1;
+    }
+    if (gmin <= gmax) {
+        ev->qr = qb->ops->querier(qb, gmin, gmax, err);
+        if (ev->qr == NULL) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void ev_fini(promql__ev_t *ev, promql_result_t *out)
+{
+    if (ev->qr != NULL) {
+        ev->qr->ops->close(ev->qr);
+        ev->qr = NULL;
+    }
+    size_t nw = 0, ni = 0;
+    for (promql__annot_t *x = ev->annots; x != NULL; x = x->next) {
+        *(x->is_warning ? &nw : &ni) += 1;
+    }
+    out->warnings = arena_alloc(ev->a, (nw + 1) * sizeof(char *));
+    out->infos = arena_alloc(ev->a, (ni + 1) * sizeof(char *));
+    out->n_warnings = out->n_infos = 0;
+    for (promql__annot_t *x = ev->annots; x != NULL && out->warnings && out->infos; x = x->next) {
+        if (x->is_warning) {
+            out->warnings[nw - ++out->n_warnings] = x->text;
+        } else {
+            out->infos[ni - ++out->n_infos] = x->text;
+        }
+    }
+    out->samples_total = ev->total_samples;
+}
+
+/* Drops flagged names; two series ending with one label set is an error. */
+static int cleanup_vector(promql__ev_t *ev, promql__vec_t *v)
+{
+    int any = 0;
+    for (size_t i = 0; i < v->n; i++) {
+        if (v->e[i].drop_name) {
+            v->e[i].ls = promql__drop_name(ev, v->e[i].ls);
+            any = 1;
+        }
+    }
+    if (!any && v->n < 2) {
+        return 0;
+    }
+    sermap_t m = {0};
+    for (size_t i = 0; i < v->n; i++) {
+        long before = (long)m.n;
+        long k = sermap_get(ev, &m, v->e[i].ls, 0);
+        if (k < 0) {
+            return -1;
+        }
+        if (k < before) {
+            return err_set(ev->err, ERR_EXECUTION,
+                           "vector cannot contain metrics with the same labelset");
+        }
+    }
+    return 0;
+}
+
+int promql_eval_instant(arena_t *a, queryable_t *qb, promql_expr_t *e, int64_t t,
+                        const promql_opts_t *opts, promql_result_t *out, err_t *err)
+{
+    promql__ev_t ev;
+    promql__val_t v;
+    memset(out, 0, sizeof(*out));
+    int rc = ev_init(&ev, a, qb, e, opts, t, t, 0, err);
+    if (rc == 0) {
+        rc = promql__eval(&ev, e, t, &v);
+    }
+    if (rc == 0 && v.type == PROMQL_TYPE_VECTOR) {
+        rc = cleanup_vector(&ev, &v.vec);
+    }
+    if (rc == 0) {
+        out->type = v.type;
+        out->scalar = v.scalar;
+        out->str = v.str;
+        out->t = t;
+        out->vec = arena_alloc(a, (v.vec.n + 1) * sizeof(*out->vec));
+        for (size_t i = 0; out->vec != NULL && i < v.vec.n; i++) {
+            out->vec[i] = (promql_sample_t){v.vec.e[i].ls, t, v.vec.e[i].f};
+        }
+        out->n_vec = v.vec.n;
+        out->mat = arena_alloc(a, (v.mat.n + 1) * sizeof(*out->mat));
+        for (size_t i = 0; out->mat != NULL && i < v.mat.n; i++) {
+            promql__ser_t *s = &v.mat.s[i];
+            out->mat[i] = (promql_series_t){s->drop_name ? promql__drop_name(&ev, s->ls) : s->ls,
+                                            s->pts, s->n};
+        }
+        out->n_mat = v.mat.n;
+        if (out->mat != NULL) {
+            qsort(out->mat, out->n_mat, sizeof(*out->mat), promql__labels_cmp_qsort);
+        }
+    }
+    ev_fini(&ev, out);
+    return rc;
+}
+
+/* Series whose names were dropped may collide: merge them when their points do not overlap. */
+static int merge_dropped(promql__ev_t *ev, promql__mat_t *m)
+{
+    sermap_t sm = {0};
+    for (size_t i = 0; i < m->n; i++) {
+        promql__ser_t *s = &m->s[i];
+        const labels_t *ls = s->drop_name ? promql__drop_name(ev, s->ls) : s->ls;
+        for (size_t k = 0; k < s->n; k++) {
+            if (sermap_add(ev, &sm, ls, 0, s->pts[k].t, s->pts[k].v) < 0) {
+                return -1;
+            }
+        }
+    }
+    for (size_t i = 0; i < sm.n; i++) {
+        promql__ser_t *s = &sm.s[i];
+        for (size_t k = 1; k < s->n; k++) {
+            if (s->pts[k].t <= s->pts[k - 1].t) {
+                return err_set(ev->err, ERR_EXECUTION,
+                               "vector cannot contain metrics with the same labelset");
+            }
+        }
+    }
+    m->s = sm.s;
+    m->n = sm.n;
+    return 0;
+}
+
+int promql_eval_range(arena_t *a, queryable_t *qb, promql_expr_t *e, int64_t start, int64_t end,
+                      int64_t step, const promql_opts_t *opts, promql_result_t *out, err_t *err)
+{
+    promql__ev_t ev;
+    promql__mat_t m = {0};
+    memset(out, 0, sizeof(*out));
+    if (e->type != PROMQL_TYPE_SCALAR && e->type != PROMQL_TYPE_VECTOR) {
+        return err_set(err, ERR_BAD_DATA,
+                       "invalid expression type \"%s\" for range query, must be Scalar or "
+                       "instant Vector",
+                       e->type == PROMQL_TYPE_MATRIX ? "range vector" : "string");
+    }
+    int rc = ev_init(&ev, a, qb, e, opts, start, end, step, err);
+    if (rc == 0) {
+        rc = range_eval(&ev, e, start, end, step > 0 ? step : 1, &m);
+    }
+    if (rc == 0) {
+        rc = merge_dropped(&ev, &m);
+    }
+    if (rc == 0) {
+        qsort(m.s, m.n, sizeof(*m.s), promql__labels_cmp_qsort);
+        out->type = PROMQL_TYPE_MATRIX;
+        out->mat = arena_alloc(a, (m.n + 1) * sizeof(*out->mat));
+        for (size_t i = 0; out->mat != NULL && i < m.n; i++) {
+            out->mat[i] = (promql_series_t){m.s[i].ls, m.s[i].pts, m.s[i].n};
+        }
+        out->n_mat = m.n;
+    }
+    ev_fini(&ev, out);
+    return rc;
+}

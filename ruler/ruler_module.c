@@ -1,0 +1,106 @@
+/* ruler/ruler_module.c - the ruler as a daemon module: maps the Mimir / Loki config keys
+ * (ruler.*, ruler_storage.* / ruler.storage.*, limits ruler_*) to ruler_opts_t, starts the
+ * ruler with the daemon's evaluator, registers its routes and stops it with the daemon. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "ruler/ruler_int.h"
+#include "ruler/ruler_module.h"
+#include "ruler/ruler_promql.h"
+#include "storage/api.h"
+
+
+static const char *nz(const char *s)
+{
+    return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
+void ruler_opts_from_cfg(ruler_opts_t *o, const cfg_t *c, ruler_flavor_t flavor)
+{
+    ruler_opts_default(o, flavor);
+    const cfg_ruler_t *rc = &c->ruler;
+    const cfg_rule_store_t *st = &c->ruler_storage;
+    int local = st->backend != NULL && strcmp(st->backend, "local") == 0;
+    o->rules_dir = local || flavor == RULER_FLAVOR_LOKI ? st->local_directory : st->filesystem_dir;
+    o->read_only = local && flavor == RULER_FLAVOR_MIMIR; /* Loki's local store: contract §1 */
+    o->enable_api = rc->enable_api;
+    o->evaluation_interval_ms = rc->evaluation_interval_ms;
+    o->poll_interval_ms = rc->poll_interval_ms;
+    o->evaluation_delay_ms = c->limits.ruler_evaluation_delay_duration_ms;
+    o->max_rules_per_group = c->limits.ruler_max_rules_per_rule_group;
+    o->max_groups_per_tenant = c->limits.ruler_max_rule_groups_per_tenant;
+    o->alertmanager_url = nz(rc->alertmanager_url);
+    o->external_url = rc->external_url;
+    o->tenant_label_name = nz(rc->tenant_label_name);
+    o->resend_delay_ms = rc->resend_delay_ms;
+    o->for_outage_tolerance_ms = rc->for_outage_tolerance_ms;
+    o->for_grace_period_ms = rc->for_grace_period_ms;
+    if (rc->notification_queue_capacity > 0) {
+        o->notification_queue_capacity = (size_t)rc->notification_queue_capacity;
+    }
+    o->notification_timeout_ms = rc->notification_timeout_ms;
+}
+
+static void module_stop(void *arg)
+{
+    ruler_free(arg);
+}
+
+int ruler_module_start(daemon_t *d, ruler_flavor_t flavor, const ruler_evaluator_t *ev,
+                       err_t *err)
+{
+    cfg_t *c = daemon_config(d);
+    ruler_opts_t o;
+    ruler_opts_from_cfg(&o, c, flavor);
+    ruler_t *r = ruler_new(&o, ev, err); /* copies every option string */
+    const char *prefix = flavor == RULER_FLAVOR_LOKI ? "/loki/api/v1/rules"
+                                                     : "/prometheus/config/v1/rules";
+    int rc = r != NULL ? ruler_api_register(daemon_http(d), r, prefix, err) : -1;
+    if (rc == 0) {
+        LOG_INFO("ruler started", KV_STR("rules_dir", o.rules_dir), KV_STR("language", ev->lang),
+                 KV_STR("alertmanager_url", o.alertmanager_url ? o.alertmanager_url : ""));
+        daemon_on_stop(d, module_stop, r);
+    } else {
+        ruler_free(r);
+    }
+    cfg_unref(c);
+    return rc;
+}
+
+/* herald-logd has no LogQL engine yet: rules are stored, listed and scheduled, but every
+ * evaluation reports this error (docs/ruler.md says so). */
+static int logql_missing(void *ctx, arena_t *a, const char *tenant, const char *expr,
+                         int64_t t_ms, ruler_sample_t **out, size_t *n_out, err_t *err)
+{
+    return err_set(err, ERR_UNAVAILABLE, "LogQL evaluation is not available in this build");
+}
+
+int ruler_logd_init(daemon_t *d, err_t *err)
+{
+    static const ruler_evaluator_t ev = {.lang = "logql", .eval = logql_missing};
+    return ruler_module_start(d, RULER_FLAVOR_LOKI, &ev, err);
+}
+
+/* herald-promd: the tenant TSDBs opened by the storage module (started before the ruler, so
+ * stopped after it). */
+static queryable_t *tsdb_q(void *arg, const char *tenant)
+{
+    return tsdb_queryable(storage_module_registry(), tenant);
+}
+
+static appender_t *tsdb_a(void *arg, const char *tenant)
+{
+    return tsdb_appender(storage_module_registry(), tenant);
+}
+
+int ruler_promd_init(daemon_t *d, err_t *err)
+{
+    static const promql_ruler_store_t store = {.queryable = tsdb_q, .appender = tsdb_a};
+    if (storage_module_registry() == NULL) {
+        return err_set(err, ERR_INTERNAL, "the ruler needs the tsdb module started before it");
+    }
+    ruler_evaluator_t ev;
+    promql_ruler_evaluator(&ev, &store);
+    return ruler_module_start(d, RULER_FLAVOR_MIMIR, &ev, err);
+}
