@@ -48,36 +48,59 @@ static char *url_path(const char *url)
     return xstrndup(p, n);
 }
 
-static int load_fallback(am_t *am, err_t *err)
+/* Reads and validates a fallback config file; templates are globbed next to it. */
+static am_config_t *fallback_read(const char *path, err_t *err)
 {
-    const char *path = am->opts.fallback_config_file;
     char *text = NULL, dir[4096];
     size_t len = 0;
     err_t e = {0};
-    if (path == NULL || path[0] == '\0') {
-        return 0;
-    }
     FILE *f = fopen(path, "rb");
     if (f == NULL || getdelim(&text, &len, '\0', f) < 0) {
+        err_set(err, ERR_BAD_DATA, "unable to read fallback config file %s: %s", path,
+                strerror(errno));
         if (f != NULL) {
             fclose(f);
         }
         free(text);
-        return err_set(err, ERR_BAD_DATA, "unable to read fallback config file %s: %s", path,
-                       strerror(errno));
+        return NULL;
     }
     fclose(f);
     snprintf(dir, sizeof(dir), "%s", path);
-    am->fallback = am__config_parse(text, strlen(text), &e);
-    if (am->fallback == NULL || am__config_templates(am->fallback, NULL, dirname(dir), &e) < 0) {
-        free(text);
-        return err_set(err, ERR_BAD_DATA, "unable to load fallback config file %s: %s", path,
-                       e.msg);
-    }
+    am_config_t *c = am__config_parse(text, strlen(text), &e);
     free(text);
-    return 0;
+    if (c == NULL || am__config_templates(c, NULL, dirname(dir), &e) < 0) {
+        am__config_unref(c);
+        err_set(err, ERR_BAD_DATA, "unable to load fallback config file %s: %s", path, e.msg);
+        return NULL;
+    }
+    return c;
 }
 
+am_config_t *am__fallback_ref(am_t *am)
+{
+    pthread_rwlock_rdlock(&am->mu);
+    am_config_t *c = am__config_ref(am->fallback);
+    pthread_rwlock_unlock(&am->mu);
+    return c;
+}
+
+int am_reload(am_t *am, const char *fallback_config_file, err_t *err)
+{
+    am_config_t *fb = NULL;
+    if (fallback_config_file != NULL && fallback_config_file[0] != '\0') {
+        fb = fallback_read(fallback_config_file, err);
+        if (fb == NULL) {
+            return -1; /* the old fallback stays */
+        }
+    }
+    pthread_rwlock_wrlock(&am->mu);
+    am_config_t *old = am->fallback;
+    am->fallback = fb;
+    pthread_rwlock_unlock(&am->mu);
+    am__tenants_refallback(am);
+    am__config_unref(old);
+    return 0;
+}
 static void opts_copy(am_opts_t *dst, const am_opts_t *src)
 {
     *dst = *src;
@@ -114,7 +137,8 @@ am_t *am_new(const am_opts_t *opts, err_t *err)
             goto fail;
         }
     }
-    if (load_fallback(am, err) < 0) {
+    const char *fb = am->opts.fallback_config_file;
+    if (fb != NULL && fb[0] != '\0' && (am->fallback = fallback_read(fb, err)) == NULL) {
         goto fail;
     }
     am->pool = workpool_new("am-notify", am->opts.send_threads, 100000);

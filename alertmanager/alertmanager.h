@@ -30,6 +30,9 @@ am_t *am_new(const am_opts_t *opts, err_t *err);
 /* Registers every Alertmanager route on `s` (before http_server_start). */
 int am_register(http_server_t *s, am_t *am, err_t *err);
 void am_free(am_t *am); /* NULL is a no-op */
+/* Re-reads the fallback config (NULL/"": none); tenants running the fallback switch to it.
+ * On error the old fallback stays and -1 + err is returned. */
+int am_reload(am_t *am, const char *fallback_config_file, err_t *err);
 
 /* The daemon module (herald-alertd, herald-promd): options from the daemon's config
  * (alertmanager.*, alertmanager_storage.*), routes on its server, am_free at stop. */

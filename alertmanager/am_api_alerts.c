@@ -203,16 +203,18 @@ static int post_alerts(http_req_t *r, am_tenant_t *t)
     pthread_mutex_unlock(&t->mu);
     if (decode_batch(r, arr, resolve_ns, &b) == 0) {
         int64_t now = time_now_ns();
+        int firing = 0, n = (int)b.n;
         pthread_mutex_lock(&t->mu);
         for (size_t i = 0; i < b.n; i++) { /* valid alerts are stored even if others fail */
-            am__metrics_received(t->id, !am__alert_resolved(b.items[i], now), 0);
+            firing += !am__alert_resolved(b.items[i], now);
             am__alerts_put(t, b.items[i], now);
             b.items[i] = NULL;
         }
         pthread_mutex_unlock(&t->mu);
         b.n = 0;
+        am__metrics_received(t->id, firing, n - firing, 0);
         if (b.msgs.len > 0) {
-            am__metrics_received(t->id, 0, 1);
+            am__metrics_received(t->id, 0, 0, 1);
             am__reply_jstr(r, 400, b.msgs.data);
         } else {
             http_reply(r, 200, "application/json", "", 0);
@@ -233,6 +235,35 @@ int am__filter_match(const am_filter_t *f, const labels_t *ls)
 typedef struct {
     int active, silenced, inhibited, unprocessed, muted;
 } state_filter_t;
+
+static void str_array(jsonw_t *w, const char *key, const char *const *v, size_t n)
+{
+    jsonw_key(w, key);
+    jsonw_arr_begin(w);
+    for (size_t i = 0; i < n; i++) {
+        jsonw_str(w, v[i]);
+    }
+    jsonw_arr_end(w);
+}
+
+static void status_out(jsonw_t *w, const am_status_t *st)
+{
+    char fp[17];
+    jsonw_key(w, "status");
+    jsonw_obj_begin(w);
+    jsonw_key(w, "inhibitedBy");
+    jsonw_arr_begin(w);
+    for (size_t i = 0; i < st->n_inhibited; i++) {
+        snprintf(fp, sizeof(fp), "%016" PRIx64, st->inhibited_by[i]);
+        jsonw_str(w, fp);
+    }
+    jsonw_arr_end(w);
+    str_array(w, "mutedBy", st->muted_by, st->n_muted);
+    str_array(w, "silencedBy", st->silenced_by, st->n_silenced);
+    jsonw_key(w, "state");
+    jsonw_str(w, st->n_silenced + st->n_inhibited > 0 ? "suppressed" : "active");
+    jsonw_obj_end(w);
+}
 
 /* Writes one gettableAlert; `receivers` are route receivers (may repeat). */
 static void alert_out(jsonw_t *w, const am_alert_t *a, const am_status_t *st,
@@ -260,30 +291,7 @@ static void alert_out(jsonw_t *w, const am_alert_t *a, const am_status_t *st,
     am__time_format_ms(a->starts_ns, ts, sizeof(ts));
     jsonw_key(w, "startsAt");
     jsonw_str(w, ts);
-    jsonw_key(w, "status");
-    jsonw_obj_begin(w);
-    jsonw_key(w, "inhibitedBy");
-    jsonw_arr_begin(w);
-    for (size_t i = 0; i < st->n_inhibited; i++) {
-        snprintf(fp, sizeof(fp), "%016" PRIx64, st->inhibited_by[i]);
-        jsonw_str(w, fp);
-    }
-    jsonw_arr_end(w);
-    jsonw_key(w, "mutedBy");
-    jsonw_arr_begin(w);
-    for (size_t i = 0; i < st->n_muted; i++) {
-        jsonw_str(w, st->muted_by[i]);
-    }
-    jsonw_arr_end(w);
-    jsonw_key(w, "silencedBy");
-    jsonw_arr_begin(w);
-    for (size_t i = 0; i < st->n_silenced; i++) {
-        jsonw_str(w, st->silenced_by[i]);
-    }
-    jsonw_arr_end(w);
-    jsonw_key(w, "state");
-    jsonw_str(w, st->n_silenced + st->n_inhibited > 0 ? "suppressed" : "active");
-    jsonw_obj_end(w);
+    status_out(w, st);
     am__time_format_ms(a->updated_ns, ts, sizeof(ts));
     jsonw_key(w, "updatedAt");
     jsonw_str(w, ts);

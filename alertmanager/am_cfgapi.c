@@ -101,13 +101,14 @@ static int h_status_page(http_req_t *r, void *ctx, err_t *err)
     buf_init(&b);
     pthread_rwlock_rdlock(&am->mu);
     size_t n = hashmap_len(&am->tenants);
+    int has_fallback = am->fallback != NULL;
     pthread_rwlock_unlock(&am->mu);
     buf_printf(&b,
                "<!DOCTYPE html>\n<html>\n<head><title>Alertmanager Status</title></head>\n"
                "<body>\n<h1>Alertmanager Status</h1>\n<p>Ring: disabled (single instance)</p>\n"
                "<p>Tenants with a running Alertmanager: %zu</p>\n<p>Fallback config: %s</p>\n"
                "</body>\n</html>\n",
-               n, am->fallback != NULL ? "configured" : "none");
+               n, has_fallback ? "configured" : "none");
     http_reply_buf(r, 200, "text/html; charset=utf-8", &b);
     return 0;
 }

@@ -364,7 +364,8 @@ int am__notify(const am_integration_t *in, const am_config_t *c, const am_notice
 int am__http_post(const am_http_cfg_t *hc, const char *url, const char *content_type,
                   const buf_t *body, int64_t timeout_ns, err_t *err);
 void am__metrics_notify(const char *tenant, const am_integration_t *in, int ok);
-void am__metrics_received(const char *tenant, int firing, int invalid);
+void am__metrics_received(const char *tenant, int firing, int resolved, int invalid);
+void am__metrics_alerts(const char *tenant, int active, int suppressed);
 /* Go time.Time JSON text (RFC 3339 with trimmed nanoseconds, UTC); 0 -> Go's zero time. */
 void am__time_format(int64_t ns, char *out, size_t n);
 void am__time_format_ms(int64_t ns, char *out, size_t n); /* v2 API: .000 millis */
@@ -428,9 +429,8 @@ int am__h_silence(http_req_t *r, void *ctx, err_t *err);
 struct am {
     am_opts_t opts;
     char *prefix; /* path of external_url */
-    am_config_t *fallback;
-    char *fallback_text;
-    pthread_rwlock_t mu; /* guards tenants only */
+    am_config_t *fallback; /* under mu */
+    pthread_rwlock_t mu;   /* guards tenants and fallback */
     hashmap_t tenants;
     void *sched;         /* am_dispatch.c scheduler */
     void *pool;          /* workpool for sends */
@@ -442,6 +442,8 @@ am_tenant_t *am__tenant_get(am_t *am, const char *id, err_t *err);
 /* Replaces the tenant's running config (steals c; NULL: back to the fallback, or stop). */
 int am__tenant_apply(am_t *am, const char *id, am_config_t *c, err_t *err);
 void am__tenants_free(am_t *am); /* shutdown, after the scheduler stopped */
+void am__tenants_refallback(am_t *am); /* after am_reload */
+am_config_t *am__fallback_ref(am_t *am); /* new reference or NULL */
 /* Stored config (filesystem backend). */
 char *am__cfgstore_read(am_t *am, const char *tenant); /* heap text or NULL */
 int am__cfgstore_write(am_t *am, const char *tenant, const char *text, err_t *err);

@@ -5,10 +5,20 @@
 
 #include "alertmanager/alertmanager.h"
 #include "common/daemon.h"
+#include "common/log.h"
 
 static void am_stop(void *arg)
 {
     am_free(arg);
+}
+
+static void am_on_reload(void *arg, const cfg_t *cfg)
+{
+    err_t err = {0};
+    am_reload(arg, cfg->alertmanager.fallback_config_file, &err);
+    if (err_is_set(&err)) {
+        LOG_ERROR("alertmanager fallback config not reloaded", KV_STR("err", err.msg));
+    }
 }
 
 int am_module_init(daemon_t *d, err_t *err)
@@ -35,5 +45,6 @@ int am_module_init(daemon_t *d, err_t *err)
         return -1;
     }
     daemon_on_stop(d, am_stop, am);
+    daemon_on_reload(d, am_on_reload, am);
     return 0;
 }

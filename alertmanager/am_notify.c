@@ -201,7 +201,7 @@ int am__notify(const am_integration_t *in, const am_config_t *c, const am_notice
 
 static struct {
     pthread_once_t once;
-    metric_t *total, *failed, *alerts_received, *alerts_invalid;
+    metric_t *total, *failed, *alerts_received, *alerts_invalid, *alerts;
 } metrics = {.once = PTHREAD_ONCE_INIT};
 
 static void metrics_init(void)
@@ -215,6 +215,8 @@ static void metrics_init(void)
     metrics.alerts_received = metric_counter("alertmanager_alerts_received_total",
                                              "The total number of received alerts.",
                                              "user,status");
+    metrics.alerts = metric_gauge("alertmanager_alerts", "How many alerts by state.",
+                                  "user,state");
     metrics.alerts_invalid = metric_counter("alertmanager_alerts_invalid_total",
                                             "The total number of received alerts that were "
                                             "invalid.",
@@ -230,12 +232,23 @@ void am__metrics_notify(const char *tenant, const am_integration_t *in, int ok)
     }
 }
 
-void am__metrics_received(const char *tenant, int firing, int invalid)
+void am__metrics_received(const char *tenant, int firing, int resolved, int invalid)
 {
     pthread_once(&metrics.once, metrics_init);
-    if (invalid) {
-        metric_add(metrics.alerts_invalid, 1, tenant);
-        return;
+    if (invalid > 0) {
+        metric_add(metrics.alerts_invalid, invalid, tenant);
     }
-    metric_add(metrics.alerts_received, 1, tenant, firing ? "firing" : "resolved");
+    if (firing > 0) {
+        metric_add(metrics.alerts_received, firing, tenant, "firing");
+    }
+    if (resolved > 0) {
+        metric_add(metrics.alerts_received, resolved, tenant, "resolved");
+    }
+}
+
+void am__metrics_alerts(const char *tenant, int active, int suppressed)
+{
+    pthread_once(&metrics.once, metrics_init);
+    metric_set(metrics.alerts, active, tenant, "active");
+    metric_set(metrics.alerts, suppressed, tenant, "suppressed");
 }

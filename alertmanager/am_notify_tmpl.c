@@ -288,12 +288,7 @@ static void pd_body(tctx_t *x, const am_integration_t *in, const am_notice_t *n,
     am__gj_str(&msg, "routing_key", tt(x, fld(in, "routing_key")), 1);
     am__gj_str(&msg, "dedup_key", dedup, 1);
     am__gj_str(&msg, "event_action", firing ? "trigger" : "resolve", 0);
-    if (firing) {
-        pd_payload(x, in, &msg);
-    } else {
-        am__gj_key(&msg, "payload");
-        buf_puts(b, "null");
-    }
+    pd_payload(x, in, &msg); /* 0.25 sends the payload with resolve events too */
     am__gj_str(&msg, "client", tt(x, fld(in, "client")), 1);
     am__gj_str(&msg, "client_url", tt(x, fld(in, "client_url")), 1);
     pd_list(x, in, &msg, "images", img_keys, 3, img_keys);

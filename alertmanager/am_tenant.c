@@ -82,7 +82,8 @@ static am_config_t *tenant_config(am_t *am, const char *id, int *from_fallback, 
         }
         /* An empty stored config means "run the fallback" (Mimir stores one for that). */
     }
-    if (am->fallback == NULL) {
+    am_config_t *fb = am__fallback_ref(am);
+    if (fb == NULL) {
         err_set(err, ERR_PRECONDITION, "the Alertmanager is not configured");
         return NULL;
     }
@@ -90,7 +91,7 @@ static am_config_t *tenant_config(am_t *am, const char *id, int *from_fallback, 
         am__cfgstore_write(am, id, "alertmanager_config: \"\"\ntemplate_files: {}\n", NULL);
     }
     *from_fallback = 1;
-    return am__config_ref(am->fallback);
+    return fb;
 }
 
 am_tenant_t *am__tenant_get(am_t *am, const char *id, err_t *err)
@@ -139,11 +140,25 @@ static void tenant_stop(am_tenant_t *t)
     }
 }
 
+/* Tenant mu held: runs `c` (stolen; NULL stops the tenant's groups). */
+static void tenant_swap(am_tenant_t *t, am_config_t *c, int from_fallback)
+{
+    if (c == NULL) {
+        tenant_stop(t);
+        return;
+    }
+    am__config_unref(t->config);
+    t->config = c;
+    t->from_fallback = from_fallback;
+    am__dispatch_reset(t);
+}
+
 int am__tenant_apply(am_t *am, const char *id, am_config_t *c, err_t *err)
 {
+    am_config_t *fb = c == NULL ? am__fallback_ref(am) : NULL;
     pthread_rwlock_wrlock(&am->mu);
     am_tenant_t *t = hashmap_get(&am->tenants, id);
-    if (t != NULL && c == NULL && am->fallback == NULL) {
+    if (t != NULL && c == NULL && fb == NULL) {
         hashmap_del(&am->tenants, id); /* no config left: the tenant's Alertmanager stops */
     } else if (t != NULL) {
         am__tenant_ref(t);
@@ -151,21 +166,38 @@ int am__tenant_apply(am_t *am, const char *id, am_config_t *c, err_t *err)
     pthread_rwlock_unlock(&am->mu);
     if (t == NULL) {
         am__config_unref(c);
+        am__config_unref(fb);
         return 0; /* made on first use */
     }
     pthread_mutex_lock(&t->mu);
-    if (c == NULL && am->fallback == NULL) {
-        tenant_stop(t);
-    } else {
-        am__config_unref(t->config);
-        t->from_fallback = c == NULL;
-        t->config = c != NULL ? c : am__config_ref(am->fallback);
-        am__dispatch_reset(t);
-    }
+    tenant_swap(t, c != NULL ? c : fb, c == NULL);
     pthread_mutex_unlock(&t->mu);
     am__tenant_unref(t);
     (void)err;
     return 0;
+}
+
+/* After a reload: tenants running the fallback take the new one (or stop without one). */
+void am__tenants_refallback(am_t *am)
+{
+    size_t n = 0, it = 0;
+    const char *k;
+    void *v;
+    pthread_rwlock_rdlock(&am->mu);
+    am_tenant_t **all = xcalloc(hashmap_len(&am->tenants) + 1, sizeof(*all));
+    while (hashmap_next(&am->tenants, &it, &k, &v)) {
+        all[n++] = am__tenant_ref(v);
+    }
+    pthread_rwlock_unlock(&am->mu);
+    for (size_t i = 0; i < n; i++) {
+        pthread_mutex_lock(&all[i]->mu);
+        if (all[i]->from_fallback) {
+            tenant_swap(all[i], am__fallback_ref(am), 1);
+        }
+        pthread_mutex_unlock(&all[i]->mu);
+        am__tenant_unref(all[i]);
+    }
+    free(all);
 }
 
 static void nflog_gc(am_tenant_t *t, int64_t now_ns, int64_t retention_ns)
@@ -182,12 +214,36 @@ static void nflog_gc(am_tenant_t *t, int64_t now_ns, int64_t retention_ns)
     }
 }
 
+/* mu held: the alertmanager_alerts gauge of this tenant. */
+static void count_alerts(am_tenant_t *t, int64_t now_ns)
+{
+    size_t it = 0;
+    const char *k;
+    void *v;
+    int active = 0, suppressed = 0;
+    while (hashmap_next(&t->alerts, &it, &k, &v)) {
+        uint64_t by;
+        const am_alert_t *a = v;
+        if (am__alert_resolved(a, now_ns)) {
+            continue;
+        }
+        if (am__silenced(t, a->labels, now_ns, NULL, NULL, NULL) ||
+            am__inhibited(t, a->labels, now_ns, &by)) {
+            suppressed++;
+        } else {
+            active++;
+        }
+    }
+    am__metrics_alerts(t->id, active, suppressed);
+}
+
 static int tenant_maintain(am_tenant_t *t, int64_t now_ns)
 {
     int64_t retention = t->am->opts.retention_ms * AM_NS_PER_MS;
     int gc = 0;
     pthread_mutex_lock(&t->mu);
     am__dispatch_maintain(t);
+    count_alerts(t, now_ns);
     if (now_ns - t->last_gc_ns >= ALERT_GC_NS) {
         am__alerts_gc(t, now_ns);
         am__silences_gc(t, now_ns, retention);

@@ -206,7 +206,7 @@ static const char *metrics_prefix_for(cfg_program_t prog)
     case CFG_RULESYNC:
         break;
     }
-    return NULL; /* Alloy has no per-request histogram */
+    return NULL; /* herald-rulesync: no request histogram */
 }
 
 static daemon_t *daemon_new(cfg_t *c)
@@ -229,6 +229,8 @@ static daemon_t *daemon_new(cfg_t *c)
         .metrics_prefix = metrics_prefix_for(c->program),
         .auth_prefixes = (const char *const *)d->auth_prefixes,
         .idle_timeout_s = (int)(c->server.http_server_idle_timeout_ms / 1000),
+        .max_connections = c->server.http_listen_conn_limit,
+        .route_decoded_path = c->program == CFG_LOGD, /* Loki routes on the decoded path */
     };
     d->http = http_server_new(&o, NULL);
     cfg_slot_init(&d->slot, c);

@@ -304,8 +304,12 @@ static void on_body(http_req_t *r, const char *data, size_t n)
 
 static void run_handler(http_req_t *r)
 {
-    http__req_parse_form(r);
     err_t err = {0};
+    if (http__req_decode_body(r, &err) < 0) {
+        http__reply_err(r, &err);
+        return;
+    }
+    http__req_parse_form(r);
     int rc = r->route->fn(r, r->route->ctx, &err);
     if (r->replied) {
         return;

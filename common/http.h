@@ -85,7 +85,10 @@ const char *http_req_header(const http_req_t *r, const char *name); /* case-inse
  * request arena; returns the count. */
 const char *http_req_arg(const http_req_t *r, const char *name);
 size_t http_req_args(const http_req_t *r, const char *name, const char *const **vals);
-/* Raw body; NUL-terminated for convenience but may contain NULs (use *len). len may be NULL. */
+/* The body; NUL-terminated for convenience but may contain NULs (use *len). len may be NULL.
+ * A gzip or deflate Content-Encoding is already decoded (a bad stream is a 400, a decoded
+ * size over max_body_bytes a 413, before the handler); other encodings (snappy) are left to
+ * the handler. */
 const char *http_req_body(const http_req_t *r, size_t *len);
 /* Validated tenant on HTTP_AUTH routes (no_auth_tenant when multitenancy is off); NULL on
  * other routes. */

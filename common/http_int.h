@@ -104,6 +104,9 @@ struct http_req {
 /* http_req.c */
 /* Parses the raw URI into path, segments and query arguments. -1 + err on a bad escape. */
 int http__req_parse_uri(http_req_t *r, const char *uri, err_t *err);
+/* Replaces a gzip or deflate Content-Encoding body by its decoded bytes (same size limit).
+ * -1 + err (ERR_BAD_DATA, ERR_TOO_LARGE) on a bad stream. */
+int http__req_decode_body(http_req_t *r, err_t *err);
 /* Adds form-encoded POST body values after the query ones (no-op for other bodies). */
 void http__req_parse_form(http_req_t *r);
 /* Tenant middleware; on failure replies (401/400/422 text) and returns -1. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <zlib.h>
 
 #include "common/http_int.h"
 
@@ -154,6 +155,60 @@ void http__req_parse_form(http_req_t *r)
         return;
     }
     parse_urlencoded(r, r->body.data != NULL ? r->body.data : "", r->body.len);
+}
+
+/* Inflates src into out, refusing more than `limit` bytes. window_bits: 16+15 gzip, -15 raw
+ * deflate (Go's compress/flate, which Loki uses for "deflate"). */
+static int inflate_into(const buf_t *src, buf_t *out, int window_bits, size_t limit, err_t *err)
+{
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    if (inflateInit2(&z, window_bits) != Z_OK) {
+        return err_set(err, ERR_INTERNAL, "inflate: cannot initialize");
+    }
+    z.next_in = (Bytef *)(src->data != NULL ? src->data : "");
+    z.avail_in = (uInt)src->len;
+    int rc = Z_OK;
+    while (rc == Z_OK) {
+        buf_reserve(out, 65536);
+        z.next_out = (Bytef *)out->data + out->len;
+        z.avail_out = (uInt)(out->cap - out->len - 1);
+        rc = inflate(&z, Z_NO_FLUSH);
+        out->len = z.total_out;
+        out->data[out->len] = '\0';
+        if (out->len > limit) {
+            inflateEnd(&z);
+            return err_set(err, ERR_TOO_LARGE, "request body too large: limit is %zu bytes", limit);
+        }
+        if (rc == Z_BUF_ERROR && z.avail_in > 0) {
+            rc = Z_OK; /* output space ran out: grow and go on */
+        }
+    }
+    inflateEnd(&z);
+    if (rc != Z_STREAM_END) {
+        return err_set(err, ERR_BAD_DATA, "invalid %s request body: %s",
+                       window_bits < 0 ? "deflate" : "gzip", z.msg ? z.msg : "truncated");
+    }
+    return 0;
+}
+
+int http__req_decode_body(http_req_t *r, err_t *err)
+{
+    const char *ce = http_req_header(r, "Content-Encoding");
+    int gzip = ce != NULL && strcasecmp(ce, "gzip") == 0;
+    if (!gzip && (ce == NULL || strcasecmp(ce, "deflate") != 0)) {
+        return 0; /* identity, or snappy & co. left to the handler */
+    }
+    buf_t plain;
+    buf_init(&plain);
+    if (inflate_into(&r->body, &plain, gzip ? 16 + 15 : -15, r->srv->opts.max_body_bytes, err) <
+        0) {
+        buf_fini(&plain);
+        return -1;
+    }
+    buf_fini(&r->body);
+    r->body = plain;
+    return 0;
 }
 
 unsigned http__method_bit(const char *method)

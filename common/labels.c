@@ -62,6 +62,25 @@ static int pair_cmp(const void *a, const void *b)
     return strcmp(((const label_t *)a)->name, ((const label_t *)b)->name);
 }
 
+/* Insertion sort: sets are small and usually arrive nearly sorted (from a builder over an
+ * existing set), where it is linear and avoids qsort's indirect calls. */
+static void sort_pairs(label_t *p, size_t n)
+{
+    if (n > 32) {
+        qsort(p, n, sizeof(*p), pair_cmp);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        label_t x = p[i];
+        size_t j = i;
+        while (j > 0 && strcmp(p[j - 1].name, x.name) > 0) {
+            p[j] = p[j - 1];
+            j--;
+        }
+        p[j] = x;
+    }
+}
+
 static const char *set_bytes(const labels_t *ls)
 {
     return (const char *)&ls->pairs[ls->n];
@@ -100,7 +119,7 @@ static long prepare_pairs(const label_t *pairs, size_t n, label_t *tmp, size_t *
         tmp[k++] = pairs[i];
         bytes += strlen(pairs[i].name) + strlen(pairs[i].value) + 2;
     }
-    qsort(tmp, k, sizeof(*tmp), pair_cmp);
+    sort_pairs(tmp, k);
     for (size_t i = 1; i < k; i++) {
         if (strcmp(tmp[i - 1].name, tmp[i].name) == 0) {
             err_set(err, ERR_BAD_DATA, "label set has duplicate label name: \"%s\"", tmp[i].name);

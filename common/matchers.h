@@ -39,9 +39,19 @@ const char *matcher_prefix(const matcher_t *m);
 /* `name="value"` with Go quoting; names that are not legacy-valid are quoted. */
 void matcher_format(const matcher_t *m, buf_t *out);
 
-/* Parses a selector `{a="b", c=~"d"}` or `metric{...}` (PromQL matcher syntax, also the
- * Alertmanager `matchers` syntax in both classic and UTF-8 forms: unquoted values allowed when
- * am_syntax is 1). Matchers are arena-owned; *n gets the count. */
+/* Values of matchers_parse's am_syntax. */
+enum {
+    MATCHERS_PROMQL = 0,      /* `metric{a="b", c=~"d"}`, PromQL quoting */
+    MATCHERS_AM = 1,          /* Alertmanager's default (fallback) mode: the classic parser's
+                               * result when it accepts the input, else the UTF-8 parser's;
+                               * the classic error when both reject it */
+    MATCHERS_AM_UTF8 = 2,     /* Alertmanager UTF-8 strict mode (`{foo=bar, "a.b"!~"x"}`) */
+    MATCHERS_AM_CLASSIC = 3,  /* Alertmanager classic parser (`foo=bar baz`, `{a=~"x\.y"}`) */
+};
+
+/* Parses a selector `{a="b", c=~"d"}` or `metric{...}` (am_syntax MATCHERS_PROMQL), or
+ * Alertmanager `matchers` (braces optional, unquoted values) in one of its modes above.
+ * Matchers are arena-owned; *n gets the count. */
 matcher_t **matchers_parse(arena_t *a, const char *s, size_t *n, int am_syntax, err_t *err);
 
 #endif

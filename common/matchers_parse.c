@@ -391,11 +391,169 @@ static int parse_am(sel_parser_t *p)
     }
 }
 
+/* ---- Alertmanager classic matchers ---------------------------------------------------- */
+
+/* Go regexp's \s. */
+static int go_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+}
+
+static int classic_fail(sel_parser_t *p, const char *what, const char *s, size_t n)
+{
+    return err_set(p->err, ERR_BAD_DATA, "%s: %.*s", what, (int)n, s);
+}
+
+/* The value after the operator, trimmed: strips one pair of quotes and reads \n \" \\ (any
+ * other escape stays as written). */
+static int classic_value(sel_parser_t *p, const char *raw, size_t n, char **out)
+{
+    int quoted = n > 0 && raw[0] == '"', escaped = 0;
+    const char *v = raw + quoted;
+    size_t vn = n - (size_t)quoted, k = 0;
+    if (!labels_is_valid_utf8(v, vn)) {
+        return classic_fail(p, "matcher value not valid UTF-8", raw, n);
+    }
+    char *buf = arena_alloc(p->a, vn + 1);
+    if (buf == NULL) {
+        return err_set(p->err, ERR_EXECUTION, "memory budget exceeded while parsing matchers");
+    }
+    for (size_t i = 0; i < vn; i++) {
+        char c = v[i];
+        if (escaped) {
+            escaped = 0;
+            if (c != 'n' && c != '"' && c != '\\') {
+                buf[k++] = '\\';
+            }
+            buf[k++] = c == 'n' ? '\n' : c;
+        } else if (c == '\\' && i < vn - 1) {
+            escaped = 1;
+        } else if (c == '"') {
+            if (!quoted || i < vn - 1) {
+                return classic_fail(p, "matcher value contains unescaped double quote", raw, n);
+            }
+            quoted = 0;
+        } else {
+            buf[k++] = c;
+        }
+    }
+    if (quoted) {
+        return classic_fail(p, "matcher value contains unescaped double quote", raw, n);
+    }
+    buf[k] = '\0';
+    *out = buf;
+    return 0;
+}
+
+/* Length of [a-zA-Z_:][a-zA-Z0-9_:]* at s[0..n). */
+static size_t classic_name_len(const char *s, size_t n)
+{
+    size_t k = 0;
+    while (k < n && (s[k] == '_' || s[k] == ':' || (s[k] >= 'a' && s[k] <= 'z') ||
+                     (s[k] >= 'A' && s[k] <= 'Z') || (k > 0 && s[k] >= '0' && s[k] <= '9'))) {
+        k++;
+    }
+    return k;
+}
+
+/* One matcher `name op value` from s[0..n), as `^\s*(name)\s*(op)\s*((?s).*?)\s*$`. */
+static int classic_matcher(sel_parser_t *p, const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && go_space(s[i])) {
+        i++;
+    }
+    size_t name_at = i, name_len = classic_name_len(s + i, n - i);
+    for (i += name_len; i < n && go_space(s[i]);) {
+        i++;
+    }
+    match_type_t type;
+    size_t op = i < n ? scan_op(s + i, &type) : 0;
+    if (name_len == 0 || op == 0 || i + op > n) {
+        return classic_fail(p, "bad matcher format", s, n);
+    }
+    size_t v = i + op, end = n;
+    while (v < end && go_space(s[v])) {
+        v++;
+    }
+    while (end > v && go_space(s[end - 1])) {
+        end--;
+    }
+    char *name = arena_strndup(p->a, s + name_at, name_len), *value = NULL;
+    if (name == NULL) {
+        return err_set(p->err, ERR_EXECUTION, "memory budget exceeded while parsing matchers");
+    }
+    return classic_value(p, s + v, end - v, &value) == 0 ? add_matcher(p, type, name, value) : -1;
+}
+
+static int parse_am_classic(sel_parser_t *p)
+{
+    size_t start = p->s[0] == '{', end = strlen(p->s), tok;
+    if (end > start && p->s[end - 1] == '}') {
+        end--;
+    }
+    int in_quotes = 0, escaped = 0;
+    for (size_t i = tok = start; i < end; i++) {
+        char c = p->s[i];
+        if (c == ',' && !in_quotes) {
+            if (classic_matcher(p, p->s + tok, i - tok) != 0) {
+                return -1;
+            }
+            tok = i + 1;
+        } else if (c == '"') {
+            in_quotes ^= !escaped;
+            escaped = 0;
+        } else if (c == '\\') {
+            escaped = !escaped;
+        } else if (c != ',') {
+            escaped = 0;
+        }
+    }
+    while (tok < end && (go_space(p->s[tok]) || p->s[tok] == '\v')) {
+        tok++; /* the last token alone is trimmed, and skipped when empty */
+    }
+    while (end > tok && (go_space(p->s[end - 1]) || p->s[end - 1] == '\v')) {
+        end--;
+    }
+    return end > tok ? classic_matcher(p, p->s + tok, end - tok) : 0;
+}
+
+/* Alertmanager's fallback mode: classic if it accepts the input, else UTF-8, else the classic
+ * error. Each attempt parses into its own error so that the first does not mask the second. */
+static int parse_am_fallback(sel_parser_t *p)
+{
+    err_t classic_err = {0}, utf8_err = {0}, *err = p->err;
+    p->err = &classic_err;
+    if (parse_am_classic(p) == 0) {
+        p->err = err;
+        return 0;
+    }
+    p->n = 0;
+    p->i = 0;
+    p->err = &utf8_err;
+    int rc = parse_am(p);
+    p->err = err;
+    if (rc == 0) {
+        return 0;
+    }
+    const err_t *why = utf8_err.code == ERR_EXECUTION ? &utf8_err : &classic_err;
+    return err_set(err, why->code, "%s", why->msg);
+}
+
 matcher_t **matchers_parse(arena_t *a, const char *s, size_t *n, int am_syntax, err_t *err)
 {
+    static int (*const parsers[])(sel_parser_t *) = {
+        [MATCHERS_PROMQL] = parse_promql,
+        [MATCHERS_AM] = parse_am_fallback,
+        [MATCHERS_AM_UTF8] = parse_am,
+        [MATCHERS_AM_CLASSIC] = parse_am_classic,
+    };
     sel_parser_t p = {.a = a, .s = s, .err = err};
-    int rc = am_syntax ? parse_am(&p) : parse_promql(&p);
-    if (rc != 0) {
+    if (am_syntax < 0 || am_syntax > MATCHERS_AM_CLASSIC) {
+        err_set(err, ERR_INTERNAL, "matchers_parse: unknown syntax %d", am_syntax);
+        return NULL;
+    }
+    if (parsers[am_syntax](&p) != 0) {
         return NULL;
     }
     *n = p.n;

@@ -271,7 +271,8 @@ static int tr_class_item(re_tr_t *t)
     }
     if (s[1] == 's' || s[1] == 'S') {
         /* RE2's \s is [\t\n\f\r ], without pcre2's \v; \S is spelled as its complement. */
-        buf_puts(t->out, s[1] == 's' ? "\\t\\n\\f\\r " : "\\x00-\\x08\\x0B\\x0E-\\x1F\\x21-\\x{10FFFF}");
+        buf_puts(t->out, s[1] == 's' ? "\\t\\n\\f\\r "
+                                     : "\\x00-\\x08\\x0B\\x0E-\\x1F\\x21-\\x{10FFFF}");
         t->i += 2;
         tr_dash_after_set(t);
         return 0;

@@ -202,8 +202,11 @@ metric_t *metric_histogram(const char *name, const char *help, const char *label
     }
     double *bounds = xcalloc(n_buckets + 1, sizeof(double));
     memcpy(bounds, buckets, n_buckets * sizeof(double));
-    metric_t t = {.name = (char *)name, .help = (char *)help, .type = FAM_HISTOGRAM,
-                  .bounds = bounds, .n_bounds = n_buckets};
+    metric_t t = {.name = (char *)name,
+                  .help = (char *)help,
+                  .type = FAM_HISTOGRAM,
+                  .bounds = bounds,
+                  .n_bounds = n_buckets};
     metric_t *m = family_register(&t, label_names);
     if (m->bounds != bounds) { /* registered before: the first bounds stay */
         free(bounds);
@@ -214,8 +217,12 @@ metric_t *metric_histogram(const char *name, const char *help, const char *label
 void metric_func(const char *name, const char *help, int is_counter, double (*fn)(void *),
                  void *arg)
 {
-    metric_t t = {.name = (char *)name, .help = (char *)help, .type = FAM_FUNC,
-                  .is_counter = is_counter, .fn = fn, .fn_arg = arg};
+    metric_t t = {.name = (char *)name,
+                  .help = (char *)help,
+                  .type = FAM_FUNC,
+                  .is_counter = is_counter,
+                  .fn = fn,
+                  .fn_arg = arg};
     family_register(&t, NULL);
 }
 
@@ -272,6 +279,9 @@ void metric_set(metric_t *m, double v, ...)
 
 void metric_observe(metric_t *m, double v, ...)
 {
+    if (m->type != FAM_HISTOGRAM) {
+        abort(); /* a programming error, made loud rather than a NULL bucket write */
+    }
     va_list ap;
     va_start(ap, v);
     child_t *c = child_get(m, ap);
@@ -439,8 +449,8 @@ static child_t **sorted_children(metric_t *m, size_t *n)
 static void write_family(buf_t *out, metric_t *m)
 {
     static const char *const type_names[] = {"counter", "gauge", "histogram"};
-    const char *type = m->type == FAM_FUNC ? (m->is_counter ? "counter" : "gauge")
-                                           : type_names[m->type];
+    const char *type =
+        m->type == FAM_FUNC ? (m->is_counter ? "counter" : "gauge") : type_names[m->type];
     if (m->type == FAM_FUNC) {
         buf_printf(out, "# HELP %s ", m->name);
         write_escaped(out, m->help, 0);
@@ -618,16 +628,18 @@ static void register_process_metrics(void)
         {"process_max_fds", "Maximum number of open file descriptors.", 0, proc_max_fds},
         {"process_open_fds", "Number of open file descriptors.", 0, proc_open_fds},
         {"process_resident_memory_bytes", "Resident memory size in bytes.", 0, proc_rss_bytes},
-        {"process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
-         0, proc_start_time},
+        {"process_start_time_seconds", "Start time of the process since unix epoch in seconds.", 0,
+         proc_start_time},
         {"process_virtual_memory_bytes", "Virtual memory size in bytes.", 0, proc_vsize_bytes},
-        {"process_virtual_memory_max_bytes",
-         "Maximum amount of virtual memory available in bytes.", 0, proc_vmem_max},
+        {"process_virtual_memory_max_bytes", "Maximum amount of virtual memory available in bytes.",
+         0, proc_vmem_max},
     };
     for (size_t i = 0; i < sizeof(procs) / sizeof(procs[0]); i++) {
         metric_t *m = xcalloc(1, sizeof(*m));
-        *m = (metric_t){.name = xstrdup(procs[i].name), .help = xstrdup(procs[i].help),
-                        .type = FAM_FUNC, .is_counter = procs[i].is_counter,
+        *m = (metric_t){.name = xstrdup(procs[i].name),
+                        .help = xstrdup(procs[i].help),
+                        .type = FAM_FUNC,
+                        .is_counter = procs[i].is_counter,
                         .fn = procs[i].fn};
         pthread_rwlock_init(&m->mu, NULL);
         hashmap_init(&m->children);

@@ -59,7 +59,7 @@ static int index_arg(tstate_t *st, tv_t x, int64_t cap, int64_t *out)
 
 static int index_one(tstate_t *st, tv_t item, tv_t key, tv_t *out)
 {
-    int64_t i;
+    int64_t i = 0;
     if (item.kind == TV_STRING || item.kind == TV_LIST) {
         int64_t len = item.kind == TV_STRING ? (int64_t)item.u.s.n
                                              : (item.u.list ? (int64_t)item.u.list->n : 0);

@@ -70,7 +70,7 @@ int tstate_fail(tstate_t *st, const char *fmt, ...)
     return -1;
 }
 
-/* Go's ErrorContext: "NAME:LINE:COL" and the node's text, shortened past 20 bytes. */
+/* Go's ErrorContext: "NAME:LINE:COL" and the node's text. */
 int tstate_errorf(tstate_t *st, const char *fmt, ...)
 {
     if (err_is_set(st->err)) {
@@ -98,11 +98,6 @@ int tstate_errorf(tstate_t *st, const char *fmt, ...)
     buf_t ctx;
     buf_init(&ctx);
     tmpl__node_string(st->node, &ctx);
-    if (ctx.len > 20) {
-        ctx.len = 20;
-        ctx.data[20] = 0;
-        buf_puts(&ctx, "...");
-    }
     err_set(st->err, ERR_EXECUTION, "template: %s:%d:%d: executing \"%s\" at <%s>: %s",
             d->parse_name, line, col, d->name, ctx.data ? ctx.data : "", msg);
     buf_fini(&ctx);
@@ -270,11 +265,13 @@ static int call_and_or(tstate_t *st, tv_t dot, const tfunc_t *fn, const tnode_t 
 }
 
 /* Calls fn (a function, or a method with its receiver in `recv`) with the command's
- * argument nodes args[0..n) plus the final value. `at` is the node errors point to. */
+ * argument nodes args[0..n) plus the final value. Argument errors point at `at` (the
+ * function's name or the field), a failing call at `cmd` (the whole command), as in Go. */
 static int eval_call(tstate_t *st, tv_t dot, const tfunc_t *fn, const tv_t *recv,
-                     const tnode_t *at, const tnode_t *const *args, int n, final_t final,
-                     tv_t *out)
+                     const tnode_t *at, const tnode_t *cmd, const tnode_t *const *args, int n,
+                     final_t final, tv_t *out)
 {
+    st->node = at;
     int n_in = n + final.has;
     if (fn->variadic && n_in < fn->n_params) {
         return tstate_errorf(st, "wrong number of args for %s: want at least %d got %d",
@@ -288,7 +285,7 @@ static int eval_call(tstate_t *st, tv_t dot, const tfunc_t *fn, const tv_t *recv
         return call_and_or(st, dot, fn, args, n, final, out);
     }
     int off = recv != NULL;
-    tv_t *argv = arena_alloc(st->arena, (size_t)(n_in + off + 1) * sizeof(tv_t));
+    tv_t *argv = arena_calloc(st->arena, (size_t)(n_in + off + 1) * sizeof(tv_t));
     if (argv == NULL) {
         return -1;
     }
@@ -308,7 +305,7 @@ static int eval_call(tstate_t *st, tv_t dot, const tfunc_t *fn, const tv_t *recv
     st->node = at;
     st->fn_err = NULL;
     if (fn->fn(st, argv, n_in + off, out) < 0) {
-        st->node = at;
+        st->node = cmd;
         if (err_is_set(st->err)) {
             return -1;
         }
@@ -335,21 +332,11 @@ static int eval_field(tstate_t *st, tv_t dot, const char *name, const tnode_t *n
         return 0;
     }
     int has_args = n > 1 || final.has;
-    int rc = 0;
-    tv_t margs[8];
-    int nm = 0;
-    /* methods take only literal/simple args here: evaluate them as interface{} */
-    for (int i = 1; i < n && nm < 8; i++) {
-        if (eval_arg(st, dot, TP_ANY, args[i], &margs[nm++]) < 0) {
-            return -1;
-        }
-    }
-    if (final.has && nm < 8) {
-        margs[nm++] = final.v;
-    }
     st->node = node;
-    if (tmpl__method(st, recv, name, margs, nm, out, &rc)) {
-        return rc;
+    const tfunc_t *m = tmpl__method_lookup(recv, name);
+    if (m != NULL) {
+        return eval_call(st, dot, m, &recv, node, node, n > 1 ? args + 1 : NULL, n > 1 ? n - 1 : 0,
+                         final, out);
     }
     if (recv.kind == TV_MAP) {
         const tv_t *v = tv_map_get(recv.u.map, name, strlen(name));
@@ -454,7 +441,7 @@ static int eval_node_value(tstate_t *st, tv_t dot, const tnode_t *n, tv_t *out)
     case TN_PIPE:
         return eval_pipeline(st, dot, n, out);
     case TN_IDENT:
-        return eval_call(st, dot, n->u.ident.fn, NULL, n, NULL, 0, no_final, out);
+        return eval_call(st, dot, n->u.ident.fn, NULL, n, n, NULL, 0, no_final, out);
     default:
         return tstate_errorf(st, "can't evaluate node");
     }
@@ -467,7 +454,8 @@ static int eval_arg(tstate_t *st, tv_t dot, tparam_t type, const tnode_t *n, tv_
     }
     if (n->type == TN_NIL) {
         if (type == TP_ANY || type == TP_STRLIST) {
-            return tstate_errorf(st, "evalEmptyInterface: nil (can't happen)");
+            *out = tv_nil(); /* Go: the zero value of a type that can be nil */
+            return 0;
         }
         return tstate_errorf(st, "cannot assign nil to %s", param_name(type));
     }
@@ -500,7 +488,8 @@ static int eval_command(tstate_t *st, tv_t dot, const tnode_t *cmd, final_t fina
     case TN_CHAIN:
         return eval_chain(st, dot, first, args, n, final, out);
     case TN_IDENT:
-        return eval_call(st, dot, first->u.ident.fn, NULL, first, args + 1, n - 1, final, out);
+        return eval_call(st, dot, first->u.ident.fn, NULL, first, cmd, args + 1, n - 1, final,
+                         out);
     case TN_PIPE:
         if (not_a_function(st, args, n, final) < 0) {
             return -1;
@@ -533,6 +522,8 @@ static int eval_pipeline(tstate_t *st, tv_t dot, const tnode_t *pipe, tv_t *out)
         tvar_t *var = pipe->u.pipe.is_assign ? find_var(st, pipe->u.pipe.decl[i]) : NULL;
         if (var != NULL) {
             var->val = f.v;
+        } else if (pipe->u.pipe.is_assign) {
+            return tstate_errorf(st, "undefined variable: %s", pipe->u.pipe.decl[i]);
         } else {
             push_var(st, pipe->u.pipe.decl[i], f.v);
         }

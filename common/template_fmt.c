@@ -472,6 +472,9 @@ static void fmt_string(buf_t *out, const spec_t *sp, const char *s, size_t n)
         go_quote(s, n, &b);
     } else if (sp->verb == 'x' || sp->verb == 'X') {
         for (size_t i = 0; i < n; i++) {
+            if (sp->space && i > 0) {
+                buf_putc(&b, ' ');
+            }
             buf_printf(&b, sp->verb == 'x' ? "%02x" : "%02X", (unsigned char)s[i]);
         }
     } else {
@@ -488,7 +491,7 @@ static void fmt_composite(buf_t *out, const spec_t *sp, tv_t v)
     int is_map = v.kind == TV_MAP;
     int is_struct = is_map && v.type != TVT_PLAIN && v.type != TVT_STRMAP && v.type != TVT_KV;
     size_t n = is_map ? (v.u.map ? v.u.map->n : 0) : (v.u.list ? v.u.list->n : 0);
-    buf_puts(out, is_struct ? (v.type == TVT_DATA ? "&{" : "{") : is_map ? "map[" : "[");
+    buf_puts(out, is_struct ? "{" : is_map ? "map[" : "[");
     for (size_t i = 0; i < n; i++) {
         if (i > 0) {
             buf_putc(out, ' ');
@@ -509,7 +512,7 @@ static void fmt_value(buf_t *out, const spec_t *sp, tv_t v)
     char c = sp->verb;
     switch ((tv_kind_t)v.kind) {
     case TV_NIL:
-        if (c == 'v' || c == 's') {
+        if (c == 'v') {
             pad(out, sp, "<nil>", 5, 0);
         } else {
             bad_verb(out, sp, v);
@@ -579,17 +582,18 @@ static int parse_num(const char *f, size_t n, size_t *i, int *out)
     }
     int v = 0;
     while (*i < n && isdigit((unsigned char)f[*i])) {
-        v = v < 100000 ? v * 10 + (f[*i] - '0') : v;
+        v = v <= 1000000 ? v * 10 + (f[*i] - '0') : v;
         (*i)++;
     }
     *out = v;
-    return 1;
+    return v <= 1000000 ? 1 : -1; /* Go's tooLarge: more is BADWIDTH/BADPREC */
 }
 
 /* width or precision from `*`: the next argument, which must be an int. */
 static int star_arg(const tv_t *args, size_t n, size_t *argi, int *out, buf_t *o, int is_prec)
 {
-    if (*argi >= n || args[*argi].kind != TV_INT) {
+    if (*argi >= n || args[*argi].kind != TV_INT || args[*argi].u.i > 1000000 ||
+        args[*argi].u.i < -1000000) {
         buf_puts(o, is_prec ? "%!(BADPREC)" : "%!(BADWIDTH)");
         (*argi)++;
         return 0;
@@ -626,8 +630,9 @@ static size_t parse_spec(const char *f, size_t n, size_t i, spec_t *sp, const tv
             sp->minus = 1;
             sp->width = -sp->width;
         }
-    } else {
-        parse_num(f, n, &i, &sp->width);
+    } else if (parse_num(f, n, &i, &sp->width) < 0) {
+        buf_puts(out, "%!(BADWIDTH)");
+        sp->width = -1;
     }
     if (i < n && f[i] == '.') {
         i++;
@@ -636,8 +641,14 @@ static size_t parse_spec(const char *f, size_t n, size_t i, spec_t *sp, const tv
             if (!star_arg(args, nargs, argi, &sp->prec, out, 1) || sp->prec < 0) {
                 sp->prec = -1;
             }
-        } else if (!parse_num(f, n, &i, &sp->prec)) {
-            sp->prec = 0;
+        } else {
+            int r = parse_num(f, n, &i, &sp->prec);
+            if (r < 0) {
+                buf_puts(out, "%!(BADPREC)");
+                sp->prec = -1;
+            } else if (r == 0) {
+                sp->prec = 0;
+            }
         }
     }
     return i;
@@ -658,6 +669,9 @@ void tv_sprintf(const char *f, size_t n, const tv_t *args, size_t nargs, buf_t *
             break;
         }
         sp.verb = f[i++];
+        if (sp.verb == 'v') {
+            sp.plus = sp.sharp = 0; /* Go turns them into %+v / %#v forms, not signs */
+        }
         if (sp.verb == '%') {
             buf_putc(out, '%');
             continue;

@@ -250,8 +250,29 @@ static void indent(int64_t spaces, tv_t s, buf_t *b)
     }
 }
 
+/* indent/nindent/alignLeft/alignRight output bounded like the template's output */
+static int too_wide(tstate_t *st, int64_t count, size_t times)
+{
+    if (count > 0 && (uint64_t)count * times > st->lim.max_output_bytes) {
+        return tstate_fail(st, "result would exceed %zu bytes", st->lim.max_output_bytes);
+    }
+    return 0;
+}
+
+static size_t lines_in(tv_t s)
+{
+    size_t n = 1;
+    for (size_t i = 0; i < s.u.s.n; i++) {
+        n += s.u.s.p[i] == '\n';
+    }
+    return n;
+}
+
 static int f_indent(tstate_t *st, const tv_t *a, int n, tv_t *out)
 {
+    if (too_wide(st, a[0].u.i, lines_in(a[1])) < 0) {
+        return -1;
+    }
     buf_t b;
     buf_init(&b);
     indent(a[0].u.i, a[1], &b);
@@ -260,6 +281,9 @@ static int f_indent(tstate_t *st, const tv_t *a, int n, tv_t *out)
 
 static int f_nindent(tstate_t *st, const tv_t *a, int n, tv_t *out)
 {
+    if (too_wide(st, a[0].u.i, lines_in(a[1])) < 0) {
+        return -1;
+    }
     buf_t b;
     buf_init(&b);
     buf_putc(&b, '\n');
@@ -295,6 +319,9 @@ static int align(tstate_t *st, const tv_t *a, tv_t *out, int right)
     if (count < 0 || (int64_t)runes == count) {
         *out = s;
         return 0;
+    }
+    if (too_wide(st, count, 1) < 0) {
+        return -1;
     }
     buf_t b;
     buf_init(&b);
@@ -354,7 +381,7 @@ static double to_f64(tstate_t *st, tv_t v)
 
 static int f_int(tstate_t *st, const tv_t *a, int n, tv_t *out)
 {
-    *out = tv_int((int64_t)to_f64(st, a[0]));
+    *out = tv_int(tmpl__f2i(to_f64(st, a[0])));
     return 0;
 }
 
@@ -381,6 +408,10 @@ static double arith_f(arith_t op, double x, double y)
 
 static int arith(tstate_t *st, const tv_t *a, int n, arith_t op, int as_float, tv_t *out)
 {
+    if (n == 0) { /* sprig: add and addf of nothing are 0 */
+        *out = as_float ? tv_float(0) : tv_int(0);
+        return 0;
+    }
     if (as_float) {
         double acc = to_f64(st, a[0]);
         for (int i = 1; i < n; i++) {
@@ -389,13 +420,22 @@ static int arith(tstate_t *st, const tv_t *a, int n, arith_t op, int as_float, t
         *out = tv_float(acc);
         return 0;
     }
-    int64_t acc = (int64_t)to_f64(st, a[0]);
+    int64_t acc = tmpl__f2i(to_f64(st, a[0]));
     for (int i = 1; i < n; i++) {
-        int64_t y = (int64_t)to_f64(st, a[i]);
+        int64_t y = tmpl__f2i(to_f64(st, a[i]));
         if ((op == OP_DIV || op == OP_MOD) && y == 0) {
             return tstate_fail(st, "runtime error: integer divide by zero");
         }
-        acc = op == OP_DIV ? acc / y : op == OP_MOD ? acc % y : (int64_t)arith_f(op, (double)acc, (double)y);
+        if ((op == OP_DIV || op == OP_MOD) && y == -1) {
+            acc = op == OP_DIV ? (int64_t)(0 - (uint64_t)acc) : 0; /* wraps as Go does */
+        } else if (op == OP_DIV || op == OP_MOD) {
+            acc = op == OP_DIV ? acc / y : acc % y;
+        } else if (op == OP_ADD || op == OP_SUB || op == OP_MUL) {
+            uint64_t ua = (uint64_t)acc, ub = (uint64_t)y; /* two's complement wrap, as Go */
+            acc = (int64_t)(op == OP_ADD ? ua + ub : op == OP_SUB ? ua - ub : ua * ub);
+        } else {
+            acc = op == OP_MAX ? (acc > y ? acc : y) : (acc < y ? acc : y);
+        }
     }
     *out = tv_int(acc);
     return 0;

@@ -118,8 +118,11 @@ int tmpl__f_humanize_duration(tstate_t *st, const tv_t *a, int n, tv_t *out)
     } else if (fabs(v) >= 1) {
         const char *sign = v < 0 ? "-" : "";
         v = fabs(v);
-        int64_t d = (int64_t)v;
+        int64_t d = tmpl__f2i(v);
         int64_t s = d % 60, m = d / 60 % 60, h = d / 3600 % 24, days = d / 86400;
+        if (d < 0) { /* Go's int64 of a huge float: print the wrapped value's parts */
+            sign = "";
+        }
         if (days != 0) {
             buf_printf(&b, "%s%lldd %lldh %lldm %llds", sign, (long long)days, (long long)h,
                        (long long)m, (long long)s);
@@ -216,7 +219,7 @@ static int f_to_duration(tstate_t *st, const tv_t *a, int n, tv_t *out)
     if (isnan(v) || isinf(v)) {
         return tstate_fail(st, "value is NaN or Inf");
     }
-    *out = (tv_t){.kind = TV_DURATION, .u.i = (int64_t)llround(v * 1000) * 1000000};
+    *out = (tv_t){.kind = TV_DURATION, .u.i = tmpl__f2i(v * 1e9)};
     return 0;
 }
 

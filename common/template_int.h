@@ -342,6 +342,13 @@ int tmpl__to_float(tstate_t *st, tv_t v, double *f);
 tv_t tmpl__am_data(arena_t *a, const json_t *payload);
 tv_t tmpl__kv_from_labels(arena_t *a, const label_t *ls, size_t n, tv_type_t type);
 
+/* Go's int64(f) on amd64: NaN and out-of-range values give math.MinInt64 (no C UB). */
+static inline int64_t tmpl__f2i(double f)
+{
+    return f == f && f > -9223372036854775808.0 && f < 9223372036854775808.0 ? (int64_t)f
+                                                                            : INT64_MIN;
+}
+
 /* Shared function implementations (template_funcs.c, template_funcs_prom.c). */
 int tmpl__f_to_upper(tstate_t *st, const tv_t *a, int n, tv_t *out);
 int tmpl__f_to_lower(tstate_t *st, const tv_t *a, int n, tv_t *out);
@@ -371,9 +378,8 @@ int tmpl__zone_offset(tstate_t *st, const char *name, int64_t sec, int32_t *off,
 /* encoding/json Marshal of a value (Go field names or json tags for typed structs). */
 void tmpl__json_encode(tv_t v, buf_t *out);
 
-/* Methods of typed values (Alertmanager/Prometheus types): 1 if `name` is a method of v's
- * type (then *out is set or -1 returned through *rc), 0 if not a method. */
-int tmpl__method(tstate_t *st, tv_t recv, const char *name, const tv_t *args, int n,
-                 tv_t *out, int *rc);
+/* The method `name` of recv's type (Alertmanager types, time.Time, time.Duration), or NULL.
+ * Its function gets the receiver as args[0]; n_params excludes the receiver. */
+const tfunc_t *tmpl__method_lookup(tv_t recv, const char *name);
 
 #endif

@@ -248,12 +248,13 @@ static titem_t lex_punct(tlex_t *lx, char c)
         lx->paren_depth++;
         return emit(lx, ITEM_LEFT_PAREN, start);
     case ')':
-        if (--lx->paren_depth < 0) {
-            return error_item(lx, "unexpected right paren");
-        }
+        lx->paren_depth--; /* a stray ')' is reported by the parser, as Go does */
         return emit(lx, ITEM_RIGHT_PAREN, start);
     case ',':
         return emit(lx, ITEM_CHAR, start);
+    }
+    if (c > ' ' && c < 0x7f) {
+        return emit(lx, ITEM_CHAR, start); /* other printable ASCII: the parser complains */
     }
     lx->pos = start;
     snprintf(lx->errbuf, sizeof(lx->errbuf), "unrecognized character in action: U+%04X '%c'",
@@ -264,10 +265,12 @@ static titem_t lex_punct(tlex_t *lx, char c)
 static titem_t lex_action(tlex_t *lx)
 {
     if (right_trim_at(lx, lx->pos)) {
-        return lx->paren_depth ? error_item(lx, "unclosed left paren") : lex_right_delim(lx, 1);
+        return lx->paren_depth > 0 ? error_item(lx, "unclosed left paren")
+                                   : lex_right_delim(lx, 1);
     }
     if (strncmp(lx->src + lx->pos, "}}", 2) == 0) {
-        return lx->paren_depth ? error_item(lx, "unclosed left paren") : lex_right_delim(lx, 0);
+        return lx->paren_depth > 0 ? error_item(lx, "unclosed left paren")
+                                   : lex_right_delim(lx, 0);
     }
     if (lx->pos >= lx->len) {
         return error_item(lx, "unclosed action");

@@ -5,6 +5,7 @@
  * in the template set's arena and never change afterwards. Errors use setjmp-free early
  * returns: every function returns NULL (or -1) once p->failed is set, and the first error
  * wins, worded "template: NAME:LINE: MSG" as Go's parser words it. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -298,21 +299,35 @@ static tnode_t *parse_number(tparser_t *p, titem_t it)
     }
     tmp[k] = 0;
     char *end;
-    long long iv = strtoll(tmp, &end, 0);
+    const char *digits = tmp + (tmp[0] == '-' || tmp[0] == '+');
+    int base = 0, neg = tmp[0] == '-';
+    if (digits[0] == '0' && (digits[1] == 'o' || digits[1] == 'O' || digits[1] == 'b' ||
+                             digits[1] == 'B')) {
+        base = digits[1] == 'o' || digits[1] == 'O' ? 8 : 2;
+        digits += 2;
+    }
+    errno = 0;
+    long long iv = base != 0 ? strtoll(digits, &end, base) : strtoll(tmp, &end, 0);
+    int int_overflow = errno == ERANGE;
+    if (base != 0 && neg) {
+        iv = -iv;
+    }
     int is_hex = strncmp(tmp, "0x", 2) == 0 || strncmp(tmp, "0X", 2) == 0 ||
                  strncmp(tmp, "-0x", 3) == 0 || strncmp(tmp, "+0x", 3) == 0;
-    if (*end == 0) {
+    if (*end == 0 && !int_overflow) {
         n->u.num.is_int = 1;
         n->u.num.i = iv;
         n->u.num.f = (double)iv;
         n->u.num.is_float = 1;
         return n;
     }
+    errno = 0;
     double fv = strtod(tmp, &end);
-    if (*end == 0 && !is_hex) {
+    if (*end == 0 && !is_hex && errno != ERANGE) {
         n->u.num.is_float = 1;
         n->u.num.f = fv;
-        if (fv == (double)(int64_t)fv && strpbrk(tmp, ".eEpP") == NULL) {
+        if (fv > -9.2e18 && fv < 9.2e18 && fv == (double)(int64_t)fv &&
+            strpbrk(tmp, ".eEpP") == NULL) {
             n->u.num.is_int = 1;
             n->u.num.i = (int64_t)fv;
         }
@@ -430,7 +445,16 @@ static tnode_t *parse_operand(tparser_t *p)
         buf_t s;
         buf_init(&s);
         tmpl__node_string(node, &s);
-        perr(p, "unexpected . after term \"%s\"", s.data);
+        buf_t q;
+        buf_init(&q);
+        for (size_t i = 0; i < s.len; i++) {
+            if (s.data[i] == '"' || s.data[i] == '\\') {
+                buf_putc(&q, '\\');
+            }
+            buf_putc(&q, s.data[i]);
+        }
+        perr(p, "unexpected . after term \"%s\"", q.data);
+        buf_fini(&q);
         buf_fini(&s);
     }
     buf_fini(&chain);
@@ -498,10 +522,8 @@ static void parse_decls(tparser_t *p, tnode_t *pipe, const char *context)
         titem_t after = next_item(p);
         titem_t nx = after.type == ITEM_SPACE ? next_non_space(p) : after;
         if (nx.type == ITEM_ASSIGN || nx.type == ITEM_DECLARE) {
+            /* `$x = v` of an unknown $x parses; execution reports it, as Go does */
             pipe->u.pipe.is_assign = nx.type == ITEM_ASSIGN;
-            if (nx.type == ITEM_ASSIGN && use_var(p, v) == NULL) {
-                return;
-            }
             push_var(p, pipe, v);
             return;
         }

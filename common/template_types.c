@@ -101,7 +101,8 @@ tv_t tmpl__am_data(arena_t *a, const json_t *p)
     return tv_typed((tv_t){.kind = TV_MAP, .u.map = m}, TVT_DATA);
 }
 
-/* ---- methods -------------------------------------------------------------------------- */
+/* ---- methods ----------------------------------------------------------------------------
+ * Each gets its receiver as a[0]; arity and argument types were checked by the caller. */
 
 static tv_t str_list(tstate_t *st, size_t n)
 {
@@ -110,16 +111,17 @@ static tv_t str_list(tstate_t *st, size_t n)
 }
 
 /* KV.SortedPairs: "alertname" first, then the rest by name. */
-static int m_sorted_pairs(tstate_t *st, tv_t kv, tv_t *out)
+static int m_sorted_pairs(tstate_t *st, const tv_t *a, int n, tv_t *out)
 {
-    size_t n = kv.u.map != NULL ? kv.u.map->n : 0;
-    tv_list_t *l = tv_list_new(st->arena, n);
+    tv_t kv = a[0];
+    size_t cnt = kv.u.map != NULL ? kv.u.map->n : 0;
+    tv_list_t *l = tv_list_new(st->arena, cnt);
     if (l == NULL) {
         return tstate_fail(st, "out of memory");
     }
     size_t k = 0;
     for (int pass = 0; pass < 2; pass++) {
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < cnt; i++) {
             const struct tv_map_entry *e = &kv.u.map->e[i];
             int is_name = e->key_n == 9 && memcmp(e->key, "alertname", 9) == 0;
             if (is_name != (pass == 0)) {
@@ -139,7 +141,7 @@ static int m_sorted_pairs(tstate_t *st, tv_t kv, tv_t *out)
 }
 
 /* KV.Names/Values (sorted by name) and Pairs.Names/Values (in pair order). */
-static int m_names_values(tstate_t *st, tv_t recv, int values, tv_t *out)
+static int names_values(tstate_t *st, tv_t recv, int values, tv_t *out)
 {
     size_t n = recv.kind == TV_MAP ? (recv.u.map ? recv.u.map->n : 0)
                                    : (recv.u.list ? recv.u.list->n : 0);
@@ -160,18 +162,25 @@ static int m_names_values(tstate_t *st, tv_t recv, int values, tv_t *out)
     return 0;
 }
 
-static int m_remove(tstate_t *st, tv_t kv, tv_t keys, tv_t *out)
+static int m_names(tstate_t *st, const tv_t *a, int n, tv_t *out)
 {
-    if (keys.kind != TV_NIL && !(keys.kind == TV_LIST && keys.type == TVT_STRSLICE)) {
-        return tstate_errorf(st, "wrong type for value; expected []string; got %s",
-                             tv_type_name(keys));
-    }
-    size_t n = kv.u.map != NULL ? kv.u.map->n : 0, k = 0;
-    tv_map_t *m = tv_map_new(st->arena, n);
+    return names_values(st, a[0], 0, out);
+}
+
+static int m_values(tstate_t *st, const tv_t *a, int n, tv_t *out)
+{
+    return names_values(st, a[0], 1, out);
+}
+
+static int m_remove(tstate_t *st, const tv_t *a, int n, tv_t *out)
+{
+    tv_t kv = a[0], keys = a[1];
+    size_t cnt = kv.u.map != NULL ? kv.u.map->n : 0, k = 0;
+    tv_map_t *m = tv_map_new(st->arena, cnt);
     if (m == NULL) {
         return tstate_fail(st, "out of memory");
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < cnt; i++) {
         const struct tv_map_entry *e = &kv.u.map->e[i];
         int drop = 0;
         for (size_t j = 0; keys.kind == TV_LIST && keys.u.list && j < keys.u.list->n; j++) {
@@ -187,7 +196,7 @@ static int m_remove(tstate_t *st, tv_t kv, tv_t keys, tv_t *out)
     return 0;
 }
 
-static int m_alerts_filter(tstate_t *st, tv_t alerts, const char *status, tv_t *out)
+static int alerts_with_status(tstate_t *st, tv_t alerts, const char *status, tv_t *out)
 {
     size_t n = alerts.u.list != NULL ? alerts.u.list->n : 0, k = 0;
     tv_list_t *l = tv_list_new(st->arena, n);
@@ -195,10 +204,10 @@ static int m_alerts_filter(tstate_t *st, tv_t alerts, const char *status, tv_t *
         return tstate_fail(st, "out of memory");
     }
     for (size_t i = 0; i < n; i++) {
-        tv_t a = alerts.u.list->items[i];
-        const tv_t *s = tv_map_get(a.u.map, "Status", 6);
+        tv_t al = alerts.u.list->items[i];
+        const tv_t *s = tv_map_get(al.u.map, "Status", 6);
         if (s != NULL && s->u.s.n == strlen(status) && memcmp(s->u.s.p, status, s->u.s.n) == 0) {
-            l->items[k++] = a;
+            l->items[k++] = al;
         }
     }
     l->n = k;
@@ -206,139 +215,131 @@ static int m_alerts_filter(tstate_t *st, tv_t alerts, const char *status, tv_t *
     return 0;
 }
 
-static int want_args(tstate_t *st, const char *name, int want, int got)
+static int m_firing(tstate_t *st, const tv_t *a, int n, tv_t *out)
 {
-    if (want != got) {
-        return tstate_errorf(st, "wrong number of args for %s: want %d got %d", name, want, got);
-    }
+    return alerts_with_status(st, a[0], "firing", out);
+}
+
+static int m_resolved(tstate_t *st, const tv_t *a, int n, tv_t *out)
+{
+    return alerts_with_status(st, a[0], "resolved", out);
+}
+
+static int m_format(tstate_t *st, const tv_t *a, int n, tv_t *out)
+{
+    buf_t b;
+    buf_init(&b);
+    tv_time_format(a[0], tstate_strdup(st, a[1].u.s.p, a[1].u.s.n), &b);
+    *out = tstate_buf_value(st, &b);
+    buf_fini(&b);
     return 0;
 }
 
-static int time_method(tstate_t *st, tv_t t, const char *name, const tv_t *args, int n,
-                       tv_t *out)
+static int m_string(tstate_t *st, const tv_t *a, int n, tv_t *out)
 {
-    if (strcmp(name, "Format") == 0) {
-        if (want_args(st, name, 1, n) < 0) {
-            return -1;
-        }
-        if (args[0].kind != TV_STRING) {
-            return tstate_errorf(st, "wrong type for value; expected string; got %s",
-                                 tv_type_name(args[0]));
-        }
-        buf_t b;
-        buf_init(&b);
-        const char *layout = tstate_strdup(st, args[0].u.s.p, args[0].u.s.n);
-        tv_time_format(t, layout, &b);
-        *out = tstate_buf_value(st, &b);
-        buf_fini(&b);
-        return 0;
-    }
-    if (want_args(st, name, 0, n) < 0) {
-        return -1;
-    }
-    if (strcmp(name, "Unix") == 0) {
-        *out = tv_int(t.u.t.sec);
-    } else if (strcmp(name, "UnixMilli") == 0) {
-        *out = tv_int(t.u.t.sec * 1000 + t.u.t.nsec / 1000000);
-    } else if (strcmp(name, "UnixNano") == 0) {
-        *out = tv_int(t.u.t.sec * 1000000000LL + t.u.t.nsec);
-    } else if (strcmp(name, "UTC") == 0 || strcmp(name, "Local") == 0) {
-        *out = tv_time_sec(t.u.t.sec, t.u.t.nsec);
-    } else if (strcmp(name, "IsZero") == 0) {
-        *out = tv_bool(t.u.t.sec == TV_ZERO_TIME_SEC && t.u.t.nsec == 0);
-    } else {
-        buf_t b;
-        buf_init(&b);
-        tv_print(t, &b);
-        *out = tstate_buf_value(st, &b);
-        buf_fini(&b);
-    }
+    buf_t b;
+    buf_init(&b);
+    tv_print(a[0], &b);
+    *out = tstate_buf_value(st, &b);
+    buf_fini(&b);
     return 0;
 }
 
-static int is_time_method(const char *name)
+static int m_unix(tstate_t *st, const tv_t *a, int n, tv_t *out)
 {
-    static const char *const names[] = {"Format", "Unix", "UnixMilli", "UnixNano", "UTC",
-                                        "Local",  "IsZero", "String", NULL};
-    for (int i = 0; names[i] != NULL; i++) {
-        if (strcmp(names[i], name) == 0) {
-            return 1;
-        }
-    }
+    *out = tv_int(a[0].u.t.sec);
     return 0;
 }
 
-static int duration_method(tstate_t *st, tv_t d, const char *name, tv_t *out)
+static int m_unix_milli(tstate_t *st, const tv_t *a, int n, tv_t *out)
 {
-    double ns = (double)d.u.i;
-    if (strcmp(name, "Seconds") == 0) {
-        *out = tv_float(ns / 1e9);
-    } else if (strcmp(name, "Minutes") == 0) {
-        *out = tv_float(ns / 6e10);
-    } else if (strcmp(name, "Hours") == 0) {
-        *out = tv_float(ns / 3.6e12);
-    } else if (strcmp(name, "Milliseconds") == 0) {
-        *out = tv_int(d.u.i / 1000000);
-    } else {
-        buf_t b;
-        buf_init(&b);
-        tv_duration_format(d.u.i, &b);
-        *out = tstate_buf_value(st, &b);
-        buf_fini(&b);
-    }
+    *out = tv_int(a[0].u.t.sec * 1000 + a[0].u.t.nsec / 1000000);
     return 0;
 }
 
-static int kv_method(tstate_t *st, tv_t recv, const char *name, const tv_t *args, int n,
-                     tv_t *out, int *rc)
+static int m_unix_nano(tstate_t *st, const tv_t *a, int n, tv_t *out)
 {
-    if (strcmp(name, "SortedPairs") == 0) {
-        *rc = want_args(st, name, 0, n) < 0 ? -1 : m_sorted_pairs(st, recv, out);
-    } else if (strcmp(name, "Names") == 0 || strcmp(name, "Values") == 0) {
-        *rc = want_args(st, name, 0, n) < 0 ? -1 : m_names_values(st, recv, name[0] == 'V', out);
-    } else if (strcmp(name, "Remove") == 0) {
-        *rc = want_args(st, name, 1, n) < 0 ? -1 : m_remove(st, recv, args[0], out);
-    } else {
-        return 0;
-    }
-    return 1;
+    *out = tv_int(a[0].u.t.sec * 1000000000LL + a[0].u.t.nsec);
+    return 0;
 }
 
-int tmpl__method(tstate_t *st, tv_t recv, const char *name, const tv_t *args, int n,
-                 tv_t *out, int *rc)
+static int m_utc(tstate_t *st, const tv_t *a, int n, tv_t *out)
 {
-    switch (recv.type) {
-    case TVT_KV:
-        return kv_method(st, recv, name, args, n, out, rc);
-    case TVT_PAIRS:
-        if (strcmp(name, "Names") == 0 || strcmp(name, "Values") == 0) {
-            *rc = want_args(st, name, 0, n) < 0 ? -1
-                                                : m_names_values(st, recv, name[0] == 'V', out);
-            return 1;
-        }
-        return 0;
-    case TVT_ALERTS:
-        if (strcmp(name, "Firing") == 0 || strcmp(name, "Resolved") == 0) {
-            *rc = want_args(st, name, 0, n) < 0
-                      ? -1
-                      : m_alerts_filter(st, recv, name[0] == 'F' ? "firing" : "resolved", out);
-            return 1;
-        }
-        return 0;
-    default:
-        break;
-    }
-    if (recv.kind == TV_TIME && is_time_method(name)) {
-        *rc = time_method(st, recv, name, args, n, out);
-        return 1;
-    }
-    if (recv.kind == TV_DURATION && (strcmp(name, "Seconds") == 0 || strcmp(name, "Minutes") == 0 ||
-                                     strcmp(name, "Hours") == 0 || strcmp(name, "String") == 0 ||
-                                     strcmp(name, "Milliseconds") == 0)) {
-        *rc = want_args(st, name, 0, n) < 0 ? -1 : duration_method(st, recv, name, out);
-        return 1;
-    }
+    *out = tv_time_sec(a[0].u.t.sec, a[0].u.t.nsec);
     return 0;
+}
+
+static int m_is_zero(tstate_t *st, const tv_t *a, int n, tv_t *out)
+{
+    *out = tv_bool(a[0].u.t.sec == TV_ZERO_TIME_SEC && a[0].u.t.nsec == 0);
+    return 0;
+}
+
+static int m_seconds(tstate_t *st, const tv_t *a, int n, tv_t *out)
+{
+    *out = tv_float((double)a[0].u.i / 1e9);
+    return 0;
+}
+
+static int m_minutes(tstate_t *st, const tv_t *a, int n, tv_t *out)
+{
+    *out = tv_float((double)a[0].u.i / 6e10);
+    return 0;
+}
+
+static int m_hours(tstate_t *st, const tv_t *a, int n, tv_t *out)
+{
+    *out = tv_float((double)a[0].u.i / 3.6e12);
+    return 0;
+}
+
+static int m_milliseconds(tstate_t *st, const tv_t *a, int n, tv_t *out)
+{
+    *out = tv_int(a[0].u.i / 1000000);
+    return 0;
+}
+
+#define S TP_STRING
+static const tfunc_t kv_methods[] = {
+    {"SortedPairs", m_sorted_pairs, 0, {S}, 0, S, 0}, {"Names", m_names, 0, {S}, 0, S, 0},
+    {"Values", m_values, 0, {S}, 0, S, 0},   {"Remove", m_remove, 1, {TP_STRLIST}, 0, S, 0},
+    {NULL, NULL, 0, {S}, 0, S, 0},
+};
+static const tfunc_t pairs_methods[] = {
+    {"Names", m_names, 0, {S}, 0, S, 0}, {"Values", m_values, 0, {S}, 0, S, 0},
+    {NULL, NULL, 0, {S}, 0, S, 0},
+};
+static const tfunc_t alerts_methods[] = {
+    {"Firing", m_firing, 0, {S}, 0, S, 0}, {"Resolved", m_resolved, 0, {S}, 0, S, 0},
+    {NULL, NULL, 0, {S}, 0, S, 0},
+};
+static const tfunc_t time_methods[] = {
+    {"Format", m_format, 1, {S}, 0, S, 0},       {"String", m_string, 0, {S}, 0, S, 0},
+    {"Unix", m_unix, 0, {S}, 0, S, 0},           {"UnixMilli", m_unix_milli, 0, {S}, 0, S, 0},
+    {"UnixNano", m_unix_nano, 0, {S}, 0, S, 0},  {"UTC", m_utc, 0, {S}, 0, S, 0},
+    {"Local", m_utc, 0, {S}, 0, S, 0},           {"IsZero", m_is_zero, 0, {S}, 0, S, 0},
+    {NULL, NULL, 0, {S}, 0, S, 0},
+};
+static const tfunc_t duration_methods[] = {
+    {"Seconds", m_seconds, 0, {S}, 0, S, 0}, {"Minutes", m_minutes, 0, {S}, 0, S, 0},
+    {"Hours", m_hours, 0, {S}, 0, S, 0},     {"Milliseconds", m_milliseconds, 0, {S}, 0, S, 0},
+    {"String", m_string, 0, {S}, 0, S, 0},   {NULL, NULL, 0, {S}, 0, S, 0},
+};
+
+const tfunc_t *tmpl__method_lookup(tv_t recv, const char *name)
+{
+    const tfunc_t *table = recv.type == TVT_KV       ? kv_methods
+                         : recv.type == TVT_PAIRS    ? pairs_methods
+                         : recv.type == TVT_ALERTS   ? alerts_methods
+                         : recv.kind == TV_TIME      ? time_methods
+                         : recv.kind == TV_DURATION  ? duration_methods
+                                                     : NULL;
+    for (; table != NULL && table->name != NULL; table++) {
+        if (strcmp(table->name, name) == 0) {
+            return table;
+        }
+    }
+    return NULL;
 }
 
 /* ---- shared helpers ------------------------------------------------------------------- */
@@ -346,6 +347,24 @@ int tmpl__method(tstate_t *st, tv_t recv, const char *name, const tv_t *args, in
 static void free_code(void *code)
 {
     pcre2_code_free(code);
+}
+
+/* Go's wording for the errors users hit most; others keep pcre2's text. */
+static const char *go_regex_error(const char *pcre_msg)
+{
+    static const char *const map[][2] = {
+        {"missing closing parenthesis", "missing closing )"},
+        {"missing terminating ] for character class", "missing closing ]"},
+        {"quantifier does not follow a repeatable item", "missing argument to repetition operator"},
+        {"unmatched closing parenthesis", "unexpected )"},
+        {"\\ at end of pattern", "trailing backslash at end of expression"},
+    };
+    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+        if (strcmp(pcre_msg, map[i][0]) == 0) {
+            return map[i][1];
+        }
+    }
+    return pcre_msg;
 }
 
 int tmpl__regex_compile(tstate_t *st, const char *re, void **code)
@@ -358,7 +377,7 @@ int tmpl__regex_compile(tstate_t *st, const char *re, void **code)
     if (c == NULL) {
         PCRE2_UCHAR msg[160];
         pcre2_get_error_message(ec, msg, sizeof(msg));
-        return tstate_fail(st, "error parsing regexp: %s: `%s`", (char *)msg, re);
+        return tstate_fail(st, "error parsing regexp: %s: `%s`", go_regex_error((char *)msg), re);
     }
     arena_on_free(st->arena, free_code, c);
     *code = c;

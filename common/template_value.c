@@ -148,11 +148,11 @@ int tv_truth(tv_t v)
 static const char *const type_names[TVT_COUNT_] = {
     [TVT_STRMAP] = "map[string]string",   [TVT_KV] = "template.KV",
     [TVT_PAIRS] = "template.Pairs",       [TVT_PAIR] = "template.Pair",
-    [TVT_DATA] = "*template.Data",        [TVT_ALERT] = "template.Alert",
+    [TVT_DATA] = "template.Data",        [TVT_ALERT] = "template.Alert",
     [TVT_ALERTS] = "template.Alerts",     [TVT_STRSLICE] = "[]string",
     [TVT_PROMSAMPLE] = "*template.sample", [TVT_PROMRESULT] = "template.queryResult",
     [TVT_PROMDATA] = "struct { Labels map[string]string; ExternalLabels map[string]string; "
-                     "ExternalURL string; Value interface {} }",
+                     "ExternalURL string; Value float64 }",
     [TVT_SAFEHTML] = "template.HTML",     [TVT_SAFEURL] = "template.URL",
 };
 
@@ -408,7 +408,7 @@ static void print_map(tv_t v, buf_t *out)
 {
     int is_struct = v.type == TVT_PAIR || v.type == TVT_DATA || v.type == TVT_ALERT ||
                     v.type == TVT_PROMSAMPLE || v.type == TVT_PROMDATA;
-    buf_puts(out, is_struct ? (v.type == TVT_DATA ? "&{" : "{") : "map[");
+    buf_puts(out, is_struct ? "{" : "map[");
     for (size_t i = 0; v.u.map != NULL && i < v.u.map->n; i++) {
         const struct tv_map_entry *e = &v.u.map->e[i];
         if (i > 0) {

@@ -20,7 +20,7 @@ const char *cfg_program_name(cfg_program_t prog)
     return (unsigned)prog <= CFG_RULESYNC ? names[prog] : "herald";
 }
 
-static cfg_t *cfg_new(cfg_program_t prog)
+cfg_t *cfg__new(cfg_program_t prog)
 {
     cfg_t *c = xcalloc(1, sizeof(*c));
     c->program = prog;
@@ -58,16 +58,17 @@ void cfg_unref(cfg_t *c)
 
 /* ---- validation -------------------------------------------------------------------- */
 
-static int check_matcher(const cfg_query_matcher_t *m, const char *where, int is_loki,
-                         err_t *err)
+static int check_matcher(const cfg_query_matcher_t *m, const char *where, int is_loki, err_t *err)
 {
     if (m->name[0] == '\0') {
         return err_set(err, ERR_BAD_DATA, "%s: \"name\" is required", where);
     }
     int has_value = m->value[0] != '\0', has_label = m->value_from_label[0] != '\0';
     if (is_loki && has_label) {
-        return err_set(err, ERR_BAD_DATA, "%s: \"value_from_label\" is not supported by "
-                                          "loki_rules", where);
+        return err_set(err, ERR_BAD_DATA,
+                       "%s: \"value_from_label\" is not supported by "
+                       "loki_rules",
+                       where);
     }
     if (has_value == has_label && !is_loki) {
         return err_set(err, ERR_BAD_DATA,
@@ -83,8 +84,8 @@ static int check_selector(const cfg_label_selector_t *s, const char *where, err_
         int wants_values = strcmp(e->operator, "In") == 0 || strcmp(e->operator, "NotIn") == 0;
         if (e->key[0] == '\0' || e->operator[0] == '\0') {
             return err_set(err, ERR_BAD_DATA,
-                           "%s.match_expression[%zu]: \"key\" and \"operator\" are required",
-                           where, i);
+                           "%s.match_expression[%zu]: \"key\" and \"operator\" are required", where,
+                           i);
         }
         if (wants_values != (e->values.n > 0)) {
             return err_set(err, ERR_BAD_DATA, "%s.match_expression[%zu]: operator %s %s values",
@@ -184,7 +185,7 @@ static void derive_logd_paths(cfg_t *c)
 cfg_t *cfg_parse(cfg_program_t prog, const char *yaml, size_t len, const char *file_name,
                  err_t *err)
 {
-    cfg_t *c = cfg_new(prog);
+    cfg_t *c = cfg__new(prog);
     int rc = cfg__yaml_read(c, yaml, len, file_name, err);
     if (rc == 0) {
         derive_logd_paths(c);
@@ -197,7 +198,7 @@ cfg_t *cfg_parse(cfg_program_t prog, const char *yaml, size_t len, const char *f
     return c;
 }
 
-static char *read_file(const char *path, size_t *len, err_t *err)
+char *cfg__read_file(const char *path, size_t *len, err_t *err)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
@@ -244,7 +245,7 @@ static int load_file(cfg_t *c, const char *list, int expand_env, err_t *err)
     free(c->file);
     c->file = pick_file(list);
     size_t len;
-    char *text = read_file(c->file, &len, err);
+    char *text = cfg__read_file(c->file, &len, err);
     if (text == NULL) {
         return -1;
     }
@@ -326,7 +327,7 @@ static int load_into(cfg_t *c, const cfg__flags_t *flags, err_t *err)
 cfg_t *cfg_load(cfg_program_t prog, int argc, char *const argv[], err_t *err)
 {
     cfg__flags_t flags = {0};
-    cfg_t *c = cfg_new(prog);
+    cfg_t *c = cfg__new(prog);
     keep_args(c, argc, argv);
     if (cfg__flags_parse(cfg__program_mask(prog), argc, argv, &flags, err) != 0 ||
         load_into(c, &flags, err) != 0) {

@@ -48,16 +48,16 @@ typedef struct {
 typedef struct {
     char *http_listen_address; /* "" = every interface */
     int http_listen_port;
-    int grpc_listen_port;         /* accepted for compatibility; herald serves no gRPC */
-    char *http_path_prefix;       /* prefix of every route */
-    char *log_level;              /* debug|info|warn|error */
-    char *log_format;             /* logfmt|json */
+    int grpc_listen_port;   /* accepted for compatibility; herald serves no gRPC */
+    char *http_path_prefix; /* prefix of every route */
+    char *log_level;        /* debug|info|warn|error */
+    char *log_format;       /* logfmt|json */
     int64_t graceful_shutdown_timeout_ms;
     int64_t http_server_read_timeout_ms;
     int64_t http_server_write_timeout_ms;
     int64_t http_server_idle_timeout_ms;
-    int http_listen_conn_limit;   /* 0 = no limit */
-    int http_server_threads;      /* herald: libmicrohttpd pool size */
+    int http_listen_conn_limit; /* 0 = no limit */
+    int http_server_threads;    /* herald: libmicrohttpd pool size */
 } cfg_server_t;
 
 /* blocks_storage: (Mimir) */
@@ -82,9 +82,9 @@ typedef struct {
 
 /* querier: */
 typedef struct {
-    int64_t timeout_ms;     /* Mimir querier.timeout */
-    int max_concurrent;     /* queries run at once (a semaphore) */
-    int64_t max_samples;    /* Mimir querier.max_samples */
+    int64_t timeout_ms;  /* Mimir querier.timeout */
+    int max_concurrent;  /* queries run at once (a semaphore) */
+    int64_t max_samples; /* Mimir querier.max_samples */
     int64_t lookback_delta_ms;
     int multi_tenant_queries_enabled; /* Loki */
 } cfg_querier_t;
@@ -123,7 +123,8 @@ typedef struct {
     int ruler_sync_rules_on_changes_enabled;
     char *ruler_protected_namespaces; /* comma-separated */
     int ruler_tenant_shard_size;
-    int ruler_remote_write_disabled; /* Loki */
+    int ruler_remote_write_disabled;    /* Loki */
+    cfg_strmap_t ruler_external_labels; /* Mimir: labels added to every alert */
     /* alertmanager (Mimir) */
     int alertmanager_max_config_size_bytes;
     int alertmanager_max_templates_count;
@@ -157,22 +158,22 @@ typedef struct {
 /* ruler: (both; Loki-only keys noted) */
 typedef struct {
     int enable_api;
-    char *external_url;            /* generatorURL base */
+    char *external_url;             /* generatorURL base */
     int64_t evaluation_interval_ms; /* default for groups without `interval` */
     int64_t poll_interval_ms;
     char *rule_path;
-    char *alertmanager_url;         /* comma-separated; "" = alerts are not sent */
+    char *alertmanager_url; /* comma-separated; "" = alerts are not sent */
     int64_t alertmanager_refresh_interval_ms;
-    int enable_alertmanager_v2;     /* Loki; Mimir always uses v2 */
+    int enable_alertmanager_v2; /* Loki; Mimir always uses v2 */
     int notification_queue_capacity;
     int64_t notification_timeout_ms;
     int64_t for_outage_tolerance_ms;
     int64_t for_grace_period_ms;
     int64_t resend_delay_ms;
-    char *tenant_label_name;        /* herald: label carrying the tenant id, "" = off */
-    int tenant_federation_enabled;  /* Mimir */
-    char *wal_dir;                  /* Loki ruler WAL */
-    int remote_write_enabled;       /* Loki: recording-rule results remote-written */
+    char *tenant_label_name;       /* herald: label carrying the tenant id, "" = off */
+    int tenant_federation_enabled; /* Mimir */
+    char *wal_dir;                 /* Loki ruler WAL */
+    int remote_write_enabled;      /* Loki: recording-rule results remote-written */
     int remote_write_add_org_id_header;
 } cfg_ruler_t;
 
@@ -187,9 +188,9 @@ typedef struct {
 /* alertmanager: (Mimir) */
 typedef struct {
     int enable_api;
-    char *data_dir;              /* silences, notification log, per tenant */
+    char *data_dir; /* silences, notification log, per tenant */
     char *external_url;
-    char *fallback_config_file;  /* Alertmanager YAML for tenants without their own */
+    char *fallback_config_file; /* Alertmanager YAML for tenants without their own */
     int64_t retention_ms;
     int64_t poll_interval_ms;
     int64_t max_recv_msg_size;
@@ -197,7 +198,7 @@ typedef struct {
 
 /* alertmanager_storage: (Mimir) */
 typedef struct {
-    char *backend;        /* filesystem | local (read-only) */
+    char *backend; /* filesystem | local (read-only) */
     char *filesystem_dir;
     char *local_path;
 } cfg_am_store_t;
@@ -223,7 +224,7 @@ typedef struct {
 } cfg_query_matcher_t;
 
 typedef struct {
-    char *address; /* ruler base URL, required */
+    char *address;   /* ruler base URL, required */
     char *tenant_id; /* X-Scope-OrgID; "" = no header */
     int use_legacy_routes;
     char *prometheus_http_prefix; /* mimir only */
@@ -261,7 +262,7 @@ typedef struct cfg_internal cfg_internal_t; /* refcount, argv copy */
 
 typedef struct cfg {
     cfg_program_t program;
-    char *file; /* the loaded -config.file, "" when none */
+    char *file;       /* the loaded -config.file, "" when none */
     int show_help;    /* -help / -h given: print cfg_write_help and exit 0 */
     int show_version; /* -version given */
 
@@ -315,6 +316,29 @@ void cfg_write_help(cfg_program_t prog, buf_t *out);
 /* Markdown reference of every key of every program (docs/configuration.md). */
 void cfg_write_docs(buf_t *out);
 const char *cfg_program_name(cfg_program_t prog); /* "herald-promd", ... */
+
+/* Per-tenant limits from the runtime configuration file (runtime_config.file), as Mimir's
+ * and Loki's runtime config:
+ *   overrides:
+ *     team-a:
+ *       ingestion_rate: 50000        # any key of limits: (Mimir) / limits_config: (Loki)
+ * A tenant's limits start from the snapshot's limits; keys given override them. Immutable
+ * once built; cfg_overrides_get may be called from any thread. Re-load every
+ * runtime_config.period and swap, as with snapshots. */
+typedef struct cfg_overrides cfg_overrides_t;
+
+/* Reads c->runtime_config_file ("" gives no per-tenant overrides). Errors as cfg_load's,
+ * e.g. `rt.yaml:3: unknown key "x" in section "overrides.team-a"`. Caller owns the result;
+ * it keeps a reference to c. */
+cfg_overrides_t *cfg_overrides_load(cfg_t *c, err_t *err);
+/* The same from YAML text (tests, fuzzing). */
+cfg_overrides_t *cfg_overrides_parse(cfg_t *c, const char *yaml, size_t len,
+                                     const char *file_name, err_t *err);
+/* The tenant's limits, or the defaults (c->limits) for a tenant without overrides. Borrowed:
+ * valid while the overrides object lives. */
+const cfg_limits_t *cfg_overrides_get(const cfg_overrides_t *o, const char *tenant);
+size_t cfg_overrides_count(const cfg_overrides_t *o); /* tenants with overrides */
+void cfg_overrides_free(cfg_overrides_t *o);           /* NULL is a no-op */
 
 /* Holder of the current snapshot (one per daemon). Thread-safe. */
 typedef struct {

@@ -15,10 +15,12 @@ static const struct {
     int is_bool;
     const char *help;
 } special_flags[] = {
-    {"config.file", 0, "Configuration file to load (Loki style: a comma-separated list, the "
-                       "first that exists)."},
-    {"config.expand-env", 1, "Expand ${VAR}, ${VAR:default} and ${VAR:-default} in the "
-                             "configuration file before parsing it."},
+    {"config.file", 0,
+     "Configuration file to load (Loki style: a comma-separated list, the "
+     "first that exists)."},
+    {"config.expand-env", 1,
+     "Expand ${VAR}, ${VAR:default} and ${VAR:-default} in the "
+     "configuration file before parsing it."},
     {"help", 1, "Print this help and exit."},
     {"h", 1, "Print this help and exit."},
     {"version", 1, "Print the version and exit."},

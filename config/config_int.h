@@ -45,17 +45,17 @@ typedef enum {
 typedef struct cfg__table cfg__table_t;
 
 typedef struct {
-    const char *path;       /* YAML path, dot-separated, relative to the table's struct */
-    const char *flag;       /* flag name without the dash; NULL: no flag */
+    const char *path; /* YAML path, dot-separated, relative to the table's struct */
+    const char *flag; /* flag name without the dash; NULL: no flag */
     cfg__type_t type;
-    size_t offset;          /* of the value in the table's struct */
-    size_t count_offset;    /* CFG__LIST: of the size_t element count */
-    const char *def;        /* default as text; NULL: zero / empty */
-    const char *choices;    /* "a|b|c": the allowed values of a string; NULL: any */
-    unsigned programs;      /* CFG__P_* mask of the programs that accept this row */
-    const cfg__table_t *sub;   /* CFG__LIST: table of one element */
-    unsigned sub_programs;     /* CFG__LIST: mask used inside the elements */
-    int is_secret;             /* dumped as ******** (GET /config must not leak it) */
+    size_t offset;           /* of the value in the table's struct */
+    size_t count_offset;     /* CFG__LIST: of the size_t element count */
+    const char *def;         /* default as text; NULL: zero / empty */
+    const char *choices;     /* "a|b|c": the allowed values of a string; NULL: any */
+    unsigned programs;       /* CFG__P_* mask of the programs that accept this row */
+    const cfg__table_t *sub; /* CFG__LIST: table of one element */
+    unsigned sub_programs;   /* CFG__LIST: mask used inside the elements */
+    int is_secret;           /* dumped as ******** (GET /config must not leak it) */
     const char *help;
 } cfg__key_t;
 
@@ -88,6 +88,8 @@ void cfg__init_struct(const cfg__table_t *t, unsigned mask, void *base);
 void cfg__fini_struct(const cfg__table_t *t, void *base);
 /* Frees the value of one row and leaves the field empty (NULL string, no items). */
 void cfg__fini_value(const cfg__key_t *k, void *base);
+/* Replaces the value of row k in dst with a deep copy of its value in src. */
+void cfg__copy_value(const cfg__key_t *k, void *dst, const void *src);
 /* Replaces a string or duration list row's value with `items`. */
 int cfg__set_list(const cfg__key_t *k, void *base, const cfg_strlist_t *items, err_t *err);
 void cfg__strlist_clear(cfg_strlist_t *l);
@@ -104,13 +106,24 @@ void *cfg__list_push(const cfg__key_t *k, void *base);
 /* Reads YAML text into c (defaults already applied). file_name is used in messages. */
 int cfg__yaml_read(cfg_t *c, const char *yaml, size_t len, const char *file_name, err_t *err);
 void cfg__yaml_dump(const cfg_t *c, buf_t *out);
+/* Reads a runtime configuration (`overrides: {<tenant>: {<limit>: value}}`). For each tenant
+ * new_tenant(arg, id) returns the snapshot to fill (holding the default limits), or NULL
+ * with err set. Limit keys are those under limits: (Mimir) or limits_config: (Loki). */
+int cfg__yaml_read_overrides(cfg_program_t prog, const char *yaml, size_t len,
+                             const char *file_name, cfg_t *(*new_tenant)(void *, const char *),
+                             void *arg, err_t *err);
+
+/* config.c */
+cfg_t *cfg__new(cfg_program_t prog); /* defaults only, one reference */
+/* The whole file, NUL-terminated (len excludes the NUL); NULL + `open F: reason`. */
+char *cfg__read_file(const char *path, size_t *len, err_t *err);
 
 /* config_flags.c */
 typedef struct {
     struct {
         char *name; /* without dashes */
         char *value;
-    } *items;
+    } * items;
     size_t n;
 } cfg__flags_t;
 

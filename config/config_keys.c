@@ -19,36 +19,47 @@
 #define RULES CFG__P_RULES
 
 /* A row of the root table (fields of cfg_t). */
-#define K(p, fl, ty, fld, d, progs, h)                                                      \
-    {.path = (p), .flag = (fl), .type = (ty), .offset = offsetof(cfg_t, fld), .def = (d),     \
-     .programs = (progs), .help = (h)}
+#define K(p, fl, ty, fld, d, progs, h)                                                             \
+    {                                                                                              \
+        .path = (p), .flag = (fl), .type = (ty), .offset = offsetof(cfg_t, fld), .def = (d),       \
+        .programs = (progs), .help = (h)                                                           \
+    }
 /* A string row restricted to `ch` ("a|b"). */
-#define KC(p, fl, fld, d, ch, progs, h)                                                     \
-    {.path = (p), .flag = (fl), .type = CFG__STRING, .offset = offsetof(cfg_t, fld),         \
-     .def = (d), .choices = (ch), .programs = (progs), .help = (h)}
+#define KC(p, fl, fld, d, ch, progs, h)                                                            \
+    {                                                                                              \
+        .path = (p), .flag = (fl), .type = CFG__STRING, .offset = offsetof(cfg_t, fld),            \
+        .def = (d), .choices = (ch), .programs = (progs), .help = (h)                              \
+    }
 /* A section accepted for compatibility with upstream files and ignored. */
-#define IGN(p, progs)                                                                       \
-    {.path = (p), .type = CFG__IGNORED, .programs = (progs),                                \
-     .help = "Accepted for compatibility with upstream configuration files and ignored."}
+#define IGN(p, progs)                                                                              \
+    {                                                                                              \
+        .path = (p), .type = CFG__IGNORED, .programs = (progs),                                    \
+        .help = "Accepted for compatibility with upstream configuration files and ignored."        \
+    }
 
 /* ---- herald-rulesync list elements ------------------------------------------------------ */
 
-#define KM(p, ty, fld, d, ch, h)                                                            \
-    {.path = (p), .type = (ty), .offset = offsetof(cfg_query_matcher_t, fld), .def = (d),     \
-     .choices = (ch), .programs = RULES, .help = (h)}
+#define KM(p, ty, fld, d, ch, h)                                                                   \
+    {                                                                                              \
+        .path = (p), .type = (ty), .offset = offsetof(cfg_query_matcher_t, fld), .def = (d),       \
+        .choices = (ch), .programs = RULES, .help = (h)                                            \
+    }
 static const cfg__key_t matcher_keys[] = {
     KM("name", CFG__STRING, name, NULL, NULL, "Label name the matcher sets in every selector."),
     KM("match_type", CFG__STRING, match_type, "=", "=|!=|=~|!~", "Matcher operator."),
-    KM("value", CFG__STRING, value, NULL, NULL, "Value to match (exclusive with value_from_label)."),
+    KM("value", CFG__STRING, value, NULL, NULL,
+       "Value to match (exclusive with value_from_label)."),
     KM("value_from_label", CFG__STRING, value_from_label, NULL, NULL,
        "Take the value from this label of the PrometheusRule object (mimir_rules only)."),
 };
 static const cfg__table_t matcher_table = {
     matcher_keys, sizeof(matcher_keys) / sizeof(matcher_keys[0]), sizeof(cfg_query_matcher_t)};
 
-#define KE(p, ty, fld, ch, h)                                                               \
-    {.path = (p), .type = (ty), .offset = offsetof(cfg_match_expr_t, fld), .choices = (ch),   \
-     .programs = RULES, .help = (h)}
+#define KE(p, ty, fld, ch, h)                                                                      \
+    {                                                                                              \
+        .path = (p), .type = (ty), .offset = offsetof(cfg_match_expr_t, fld), .choices = (ch),     \
+        .programs = RULES, .help = (h)                                                             \
+    }
 static const cfg__key_t match_expr_keys[] = {
     KE("key", CFG__STRING, key, NULL, "Label key the expression tests."),
     KE("operator", CFG__STRING, operator, "In|NotIn|Exists|DoesNotExist", "Set operator."),
@@ -58,18 +69,22 @@ static const cfg__table_t match_expr_table = {match_expr_keys,
                                               sizeof(match_expr_keys) / sizeof(match_expr_keys[0]),
                                               sizeof(cfg_match_expr_t)};
 
-#define KT(p, ty, fld, d, progs, h)                                                         \
-    {.path = (p), .type = (ty), .offset = offsetof(cfg_rules_target_t, fld), .def = (d),      \
-     .programs = (progs), .help = (h)}
-#define KT_LIST(p, fld, cnt, tab, h)                                                        \
-    {.path = (p), .type = CFG__LIST, .offset = offsetof(cfg_rules_target_t, fld),             \
-     .count_offset = offsetof(cfg_rules_target_t, cnt), .programs = RULES, .sub = (tab),      \
-     .help = (h)}
+#define KT(p, ty, fld, d, progs, h)                                                                \
+    {                                                                                              \
+        .path = (p), .type = (ty), .offset = offsetof(cfg_rules_target_t, fld), .def = (d),        \
+        .programs = (progs), .help = (h)                                                           \
+    }
+#define KT_LIST(p, fld, cnt, tab, h)                                                               \
+    {                                                                                              \
+        .path = (p), .type = CFG__LIST, .offset = offsetof(cfg_rules_target_t, fld),               \
+        .count_offset = offsetof(cfg_rules_target_t, cnt), .programs = RULES, .sub = (tab),        \
+        .help = (h)                                                                                \
+    }
 /* The two Kubernetes label selectors of a target share their shape. */
-#define KT_SELECTOR(p, fld, what)                                                           \
-    KT(p ".match_labels", CFG__STRMAP, fld.match_labels, NULL, RULES,                       \
-       "Labels the " what " must carry (all of them)."),                                     \
-        KT_LIST(p ".match_expression", fld.match_expression, fld.n_match_expression,         \
+#define KT_SELECTOR(p, fld, what)                                                                  \
+    KT(p ".match_labels", CFG__STRMAP, fld.match_labels, NULL, RULES,                              \
+       "Labels the " what " must carry (all of them)."),                                           \
+        KT_LIST(p ".match_expression", fld.match_expression, fld.n_match_expression,               \
                 &match_expr_table, "Set-based requirements on the " what "'s labels.")
 
 static const cfg__key_t rules_target_keys[] = {
@@ -99,16 +114,22 @@ static const cfg__key_t rules_target_keys[] = {
     KT("copy_object_labels", CFG__STRLIST, copy_object_labels, NULL, RULES,
        "herald: labels of the PrometheusRule object copied onto each of its rules (a rule's "
        "own labels win)."),
-    {.path = "bearer_token", .type = CFG__STRING,
-     .offset = offsetof(cfg_rules_target_t, bearer_token), .programs = RULES, .is_secret = 1,
+    {.path = "bearer_token",
+     .type = CFG__STRING,
+     .offset = offsetof(cfg_rules_target_t, bearer_token),
+     .programs = RULES,
+     .is_secret = 1,
      .help = "Bearer token for the ruler."},
     KT("bearer_token_file", CFG__STRING, bearer_token_file, NULL, RULES,
        "File holding the bearer token."),
     KT("basic_auth.username", CFG__STRING, basic_auth_username, NULL, RULES,
        "Basic auth user name."),
-    {.path = "basic_auth.password", .type = CFG__STRING,
-     .offset = offsetof(cfg_rules_target_t, basic_auth_password), .programs = RULES,
-     .is_secret = 1, .help = "Basic auth password."},
+    {.path = "basic_auth.password",
+     .type = CFG__STRING,
+     .offset = offsetof(cfg_rules_target_t, basic_auth_password),
+     .programs = RULES,
+     .is_secret = 1,
+     .help = "Basic auth password."},
     KT("basic_auth.password_file", CFG__STRING, basic_auth_password_file, NULL, RULES,
        "File holding the basic auth password."),
     KT("http_headers", CFG__STRMAP, http_headers, NULL, RULES,
@@ -122,12 +143,14 @@ static const cfg__table_t rules_target_table = {
 
 static const cfg__key_t root_keys[] = {
     /* top level */
-    K("target", "target", CFG__STRING, target, "all", PROMD | LOGD, "Components to run; "
+    K("target", "target", CFG__STRING, target, "all", PROMD | LOGD,
+      "Components to run; "
       "herald runs a fixed set per program and accepts this for compatibility."),
-    K("target", "target", CFG__STRING, target, "alertmanager", ALERTD, "Components to run; "
+    K("target", "target", CFG__STRING, target, "alertmanager", ALERTD,
+      "Components to run; "
       "herald runs a fixed set per program and accepts this for compatibility."),
-    K("multitenancy_enabled", "auth.multitenancy-enabled", CFG__BOOL, multitenancy_enabled,
-      "true", MIMIR, "Require X-Scope-OrgID; false: every request is tenant no_auth_tenant."),
+    K("multitenancy_enabled", "auth.multitenancy-enabled", CFG__BOOL, multitenancy_enabled, "true",
+      MIMIR, "Require X-Scope-OrgID; false: every request is tenant no_auth_tenant."),
     K("auth_enabled", "auth.enabled", CFG__BOOL, multitenancy_enabled, "true", LOGD,
       "Require X-Scope-OrgID; false: every request is tenant no_auth_tenant."),
     K("no_auth_tenant", "auth.no-auth-tenant", CFG__STRING, no_auth_tenant, "anonymous", MIMIR,
@@ -164,14 +187,24 @@ static const cfg__key_t root_keys[] = {
       "12345", RULESYNC, "HTTP listen port (status and /metrics)."),
     K("server.grpc_listen_port", "server.grpc-listen-port", CFG__INT, server.grpc_listen_port,
       "9095", PROMD | LOGD | ALERTD, "Accepted for compatibility; herald serves no gRPC."),
-    K("server.http_path_prefix", "server.path-prefix", CFG__STRING, server.http_path_prefix,
-      NULL, ALL, "Prefix of every HTTP route."),
-    {.path = "server.log_level", .flag = "log.level", .type = CFG__STRING,
-     .offset = offsetof(cfg_t, server.log_level), .def = "info",
-     .choices = "debug|info|warn|error", .programs = ALL, .help = "Lowest level logged."},
-    {.path = "server.log_format", .flag = "log.format", .type = CFG__STRING,
-     .offset = offsetof(cfg_t, server.log_format), .def = "logfmt", .choices = "logfmt|json",
-     .programs = ALL, .help = "Log line format."},
+    K("server.http_path_prefix", "server.path-prefix", CFG__STRING, server.http_path_prefix, NULL,
+      ALL, "Prefix of every HTTP route."),
+    {.path = "server.log_level",
+     .flag = "log.level",
+     .type = CFG__STRING,
+     .offset = offsetof(cfg_t, server.log_level),
+     .def = "info",
+     .choices = "debug|info|warn|error",
+     .programs = ALL,
+     .help = "Lowest level logged."},
+    {.path = "server.log_format",
+     .flag = "log.format",
+     .type = CFG__STRING,
+     .offset = offsetof(cfg_t, server.log_format),
+     .def = "logfmt",
+     .choices = "logfmt|json",
+     .programs = ALL,
+     .help = "Log line format."},
     K("server.graceful_shutdown_timeout", "server.graceful-shutdown-timeout", CFG__DURATION,
       server.graceful_shutdown_timeout_ms, "30s", ALL,
       "How long in-flight requests may finish at shutdown."),
@@ -193,8 +226,8 @@ static const cfg__key_t root_keys[] = {
       blocks_storage.filesystem_dir, "./data/blocks", PROMD, "Long-term blocks directory."),
     K("blocks_storage.tsdb.dir", "blocks-storage.tsdb.dir", CFG__STRING, blocks_storage.tsdb_dir,
       "./data/tsdb", PROMD, "TSDB (WAL + head + blocks) directory, one sub-folder per tenant."),
-    K("blocks_storage.tsdb.retention_period", "blocks-storage.tsdb.retention-period",
-      CFG__DURATION, blocks_storage.tsdb_retention_period_ms, "15d", PROMD,
+    K("blocks_storage.tsdb.retention_period", "blocks-storage.tsdb.retention-period", CFG__DURATION,
+      blocks_storage.tsdb_retention_period_ms, "15d", PROMD,
       "How long samples are kept (Mimir's default is 13h, as it ships blocks away)."),
     K("blocks_storage.tsdb.block_ranges_period", "blocks-storage.tsdb.block-ranges-period",
       CFG__DURLIST, blocks_storage.tsdb_block_ranges_period, "2h", PROMD,
@@ -216,8 +249,9 @@ static const cfg__key_t root_keys[] = {
     IGN("blocks_storage.bucket_store", PROMD),
 
     /* common (Loki) */
-    K("common.path_prefix", "common.path-prefix", CFG__STRING, common.path_prefix,
-      "./data/loki", LOGD, "Directory of chunks, index and WAL; the ruler directories below "
+    K("common.path_prefix", "common.path-prefix", CFG__STRING, common.path_prefix, "./data/loki",
+      LOGD,
+      "Directory of chunks, index and WAL; the ruler directories below "
       "that keep their defaults move under it (Loki's default is empty)."),
     K("common.storage.filesystem.chunks_directory", "common.storage.filesystem.chunk-directory",
       CFG__STRING, common.storage_filesystem_chunks_directory, NULL, LOGD,
@@ -238,8 +272,8 @@ static const cfg__key_t root_keys[] = {
       LOGD, "Queries evaluated at once."),
     K("querier.max_samples", "querier.max-samples", CFG__INT64, querier.max_samples, "50000000",
       PROMD, "Most samples one query may hold in memory."),
-    K("querier.lookback_delta", "querier.lookback-delta", CFG__DURATION,
-      querier.lookback_delta_ms, "5m", PROMD, "PromQL staleness lookback."),
+    K("querier.lookback_delta", "querier.lookback-delta", CFG__DURATION, querier.lookback_delta_ms,
+      "5m", PROMD, "PromQL staleness lookback."),
     K("querier.multi_tenant_queries_enabled", "querier.multi-tenant-queries-enabled", CFG__BOOL,
       querier.multi_tenant_queries_enabled, "false", LOGD, "Allow `a|b` tenant IDs in queries."),
 
@@ -294,9 +328,8 @@ static const cfg__key_t root_keys[] = {
     K("limits.ruler_evaluation_delay_duration", "ruler.evaluation-delay-duration", CFG__DURATION,
       limits.ruler_evaluation_delay_duration_ms, "1m", PROMD,
       "Rules are evaluated this far in the past."),
-    K("limits.ruler_recording_rules_evaluation_enabled",
-      "ruler.recording-rules-evaluation-enabled", CFG__BOOL,
-      limits.ruler_recording_rules_evaluation_enabled, "true", PROMD,
+    K("limits.ruler_recording_rules_evaluation_enabled", "ruler.recording-rules-evaluation-enabled",
+      CFG__BOOL, limits.ruler_recording_rules_evaluation_enabled, "true", PROMD,
       "Evaluate recording rules."),
     K("limits.ruler_alerting_rules_evaluation_enabled", "ruler.alerting-rules-evaluation-enabled",
       CFG__BOOL, limits.ruler_alerting_rules_evaluation_enabled, "true", PROMD,
@@ -308,10 +341,12 @@ static const cfg__key_t root_keys[] = {
       limits.ruler_protected_namespaces, NULL, PROMD,
       "Comma-separated namespaces writable only with X-Mimir-Ruler-Override-Namespace-"
       "Protection."),
+    K("limits.ruler_external_labels", NULL, CFG__STRMAP, limits.ruler_external_labels, NULL, PROMD,
+      "Labels added to every alert the ruler sends (a rule's own labels win)."),
     K("limits.ruler_tenant_shard_size", "ruler.tenant-shard-size", CFG__INT,
       limits.ruler_tenant_shard_size, "0", PROMD, "Accepted; herald runs one ruler."),
-    K("limits.alertmanager_max_config_size_bytes", "alertmanager.max-config-size-bytes",
-      CFG__INT, limits.alertmanager_max_config_size_bytes, "0", MIMIR,
+    K("limits.alertmanager_max_config_size_bytes", "alertmanager.max-config-size-bytes", CFG__INT,
+      limits.alertmanager_max_config_size_bytes, "0", MIMIR,
       "Largest tenant configuration; 0: no limit."),
     K("limits.alertmanager_max_templates_count", "alertmanager.max-templates-count", CFG__INT,
       limits.alertmanager_max_templates_count, "0", MIMIR, "Templates per tenant; 0: any."),
@@ -320,14 +355,13 @@ static const cfg__key_t root_keys[] = {
       "Largest template; 0: any."),
     K("limits.alertmanager_max_alerts_count", "alertmanager.max-alerts-count", CFG__INT,
       limits.alertmanager_max_alerts_count, "0", MIMIR, "Alerts per tenant; 0: no limit."),
-    K("limits.alertmanager_max_alerts_size_bytes", "alertmanager.max-alerts-size-bytes",
-      CFG__INT, limits.alertmanager_max_alerts_size_bytes, "0", MIMIR,
+    K("limits.alertmanager_max_alerts_size_bytes", "alertmanager.max-alerts-size-bytes", CFG__INT,
+      limits.alertmanager_max_alerts_size_bytes, "0", MIMIR,
       "Total alert bytes per tenant; 0: no limit."),
     K("limits.alertmanager_max_silences_count", "alertmanager.max-silences-count", CFG__INT,
       limits.alertmanager_max_silences_count, "0", MIMIR, "Silences per tenant; 0: no limit."),
-    K("limits.alertmanager_max_silence_size_bytes", "alertmanager.max-silence-size-bytes",
-      CFG__INT, limits.alertmanager_max_silence_size_bytes, "0", MIMIR,
-      "Largest silence; 0: no limit."),
+    K("limits.alertmanager_max_silence_size_bytes", "alertmanager.max-silence-size-bytes", CFG__INT,
+      limits.alertmanager_max_silence_size_bytes, "0", MIMIR, "Largest silence; 0: no limit."),
     K("limits.alertmanager_notification_rate_limit", "alertmanager.notification-rate-limit",
       CFG__FLOAT, limits.alertmanager_notification_rate_limit, "0", MIMIR,
       "Notifications per second per tenant; 0: no limit."),
@@ -345,13 +379,12 @@ static const cfg__key_t root_keys[] = {
       limits.max_label_name_length, "1024", LOGD, "Longest label name."),
     K("limits_config.max_label_value_length", "validation.max-length-label-value", CFG__INT,
       limits.max_label_value_length, "2048", LOGD, "Longest label value."),
-    K("limits_config.max_label_names_per_series", "validation.max-label-names-per-series",
-      CFG__INT, limits.max_label_names_per_series, "15", LOGD, "Most labels on one stream."),
+    K("limits_config.max_label_names_per_series", "validation.max-label-names-per-series", CFG__INT,
+      limits.max_label_names_per_series, "15", LOGD, "Most labels on one stream."),
     K("limits_config.reject_old_samples", "validation.reject-old-samples", CFG__BOOL,
       limits.reject_old_samples, "true", LOGD, "Reject entries older than the max age."),
     K("limits_config.reject_old_samples_max_age", "validation.reject-old-samples.max-age",
-      CFG__DURATION, limits.reject_old_samples_max_age_ms, "1w", LOGD,
-      "Oldest entry accepted."),
+      CFG__DURATION, limits.reject_old_samples_max_age_ms, "1w", LOGD, "Oldest entry accepted."),
     K("limits_config.creation_grace_period", "validation.create-grace-period", CFG__DURATION,
       limits.creation_grace_period_ms, "10m", LOGD, "How far in the future entries may be."),
     K("limits_config.max_line_size", "distributor.max-line-size", CFG__SIZE,
@@ -363,13 +396,12 @@ static const cfg__key_t root_keys[] = {
       "Shift entries with a duplicate timestamp by 1ns."),
     K("limits_config.max_streams_per_user", "ingester.max-streams-per-user", CFG__INT,
       limits.max_streams_per_user, "0", LOGD, "Local stream limit; 0: no limit."),
-    K("limits_config.max_global_streams_per_user", "ingester.max-global-streams-per-user",
-      CFG__INT, limits.max_global_streams_per_user, "5000", LOGD, "Active streams per tenant."),
+    K("limits_config.max_global_streams_per_user", "ingester.max-global-streams-per-user", CFG__INT,
+      limits.max_global_streams_per_user, "5000", LOGD, "Active streams per tenant."),
     K("limits_config.per_stream_rate_limit", "ingester.per-stream-rate-limit", CFG__SIZE,
       limits.per_stream_rate_limit_bytes, "3MB", LOGD, "Bytes per second per stream."),
     K("limits_config.per_stream_rate_limit_burst", "ingester.per-stream-rate-limit-burst",
-      CFG__SIZE, limits.per_stream_rate_limit_burst_bytes, "15MB", LOGD,
-      "Burst bytes per stream."),
+      CFG__SIZE, limits.per_stream_rate_limit_burst_bytes, "15MB", LOGD, "Burst bytes per stream."),
     K("limits_config.max_entries_limit_per_query", "validation.max-entries-limit", CFG__INT,
       limits.max_entries_limit_per_query, "5000", LOGD, "Most entries one query returns."),
     K("limits_config.max_query_series", "querier.max-query-series", CFG__INT,
@@ -384,15 +416,13 @@ static const cfg__key_t root_keys[] = {
       limits.query_timeout_ms, "1m", LOGD, "Query timeout."),
     K("limits_config.retention_period", "store.retention", CFG__DURATION,
       limits.retention_period_ms, "0s", LOGD, "How long logs are kept; 0: forever."),
-    K("limits_config.allow_structured_metadata", "validation.allow-structured-metadata",
-      CFG__BOOL, limits.allow_structured_metadata, "true", LOGD,
-      "Accept structured metadata on entries."),
+    K("limits_config.allow_structured_metadata", "validation.allow-structured-metadata", CFG__BOOL,
+      limits.allow_structured_metadata, "true", LOGD, "Accept structured metadata on entries."),
     K("limits_config.ruler_evaluation_delay_duration", "ruler.evaluation-delay-duration",
       CFG__DURATION, limits.ruler_evaluation_delay_duration_ms, "0s", LOGD,
       "Rules are evaluated this far in the past."),
-    K("limits_config.ruler_max_rules_per_rule_group", "ruler.max-rules-per-rule-group",
-      CFG__INT, limits.ruler_max_rules_per_rule_group, "0", LOGD,
-      "Rules per group; 0: no limit."),
+    K("limits_config.ruler_max_rules_per_rule_group", "ruler.max-rules-per-rule-group", CFG__INT,
+      limits.ruler_max_rules_per_rule_group, "0", LOGD, "Rules per group; 0: no limit."),
     K("limits_config.ruler_max_rule_groups_per_tenant", "ruler.max-rule-groups-per-tenant",
       CFG__INT, limits.ruler_max_rule_groups_per_tenant, "0", LOGD,
       "Groups per tenant; 0: no limit."),
@@ -413,14 +443,14 @@ static const cfg__key_t root_keys[] = {
       LOGD, "How often rule storage is re-read."),
     K("ruler.rule_path", "ruler.rule-path", CFG__STRING, ruler.rule_path, "./data/rules-data",
       PROMD, "Scratch directory for rule files."),
-    K("ruler.rule_path", "ruler.rule-path", CFG__STRING, ruler.rule_path,
-      "./data/loki/rules-temp", LOGD, "Scratch directory for rule files."),
+    K("ruler.rule_path", "ruler.rule-path", CFG__STRING, ruler.rule_path, "./data/loki/rules-temp",
+      LOGD, "Scratch directory for rule files."),
     K("ruler.alertmanager_url", "ruler.alertmanager-url", CFG__STRING, ruler.alertmanager_url,
       "http://localhost:9009/alertmanager", PROMD | LOGD,
       "Comma-separated Alertmanager URLs; empty: alerts are not sent (herald's default is "
       "herald-promd's embedded Alertmanager; upstream's is empty)."),
-    K("ruler.alertmanager_refresh_interval", "ruler.alertmanager-refresh-interval",
-      CFG__DURATION, ruler.alertmanager_refresh_interval_ms, "1m", PROMD | LOGD,
+    K("ruler.alertmanager_refresh_interval", "ruler.alertmanager-refresh-interval", CFG__DURATION,
+      ruler.alertmanager_refresh_interval_ms, "1m", PROMD | LOGD,
       "How often Alertmanager URLs are re-resolved."),
     K("ruler.enable_alertmanager_v2", "ruler.alertmanager-use-v2", CFG__BOOL,
       ruler.enable_alertmanager_v2, "true", LOGD, "Send alerts with the v2 API."),
@@ -432,10 +462,10 @@ static const cfg__key_t root_keys[] = {
     K("ruler.for_outage_tolerance", "ruler.for-outage-tolerance", CFG__DURATION,
       ruler.for_outage_tolerance_ms, "1h", PROMD | LOGD,
       "Longest outage after which `for` state is still restored."),
-    K("ruler.for_grace_period", "ruler.for-grace-period", CFG__DURATION,
-      ruler.for_grace_period_ms, "2m", PROMD, "Alerts with a shorter `for` are not restored."),
-    K("ruler.for_grace_period", "ruler.for-grace-period", CFG__DURATION,
-      ruler.for_grace_period_ms, "10m", LOGD, "Alerts with a shorter `for` are not restored."),
+    K("ruler.for_grace_period", "ruler.for-grace-period", CFG__DURATION, ruler.for_grace_period_ms,
+      "2m", PROMD, "Alerts with a shorter `for` are not restored."),
+    K("ruler.for_grace_period", "ruler.for-grace-period", CFG__DURATION, ruler.for_grace_period_ms,
+      "10m", LOGD, "Alerts with a shorter `for` are not restored."),
     K("ruler.resend_delay", "ruler.resend-delay", CFG__DURATION, ruler.resend_delay_ms, "1m",
       PROMD | LOGD, "Least time between two sends of a firing alert."),
     K("ruler.tenant_label_name", "ruler.tenant-label-name", CFG__STRING, ruler.tenant_label_name,
@@ -444,8 +474,8 @@ static const cfg__key_t root_keys[] = {
       "wins."),
     K("ruler.tenant_federation.enabled", "ruler.tenant-federation.enabled", CFG__BOOL,
       ruler.tenant_federation_enabled, "false", PROMD, "Allow `source_tenants` in groups."),
-    K("ruler.wal.dir", "ruler.wal.dir", CFG__STRING, ruler.wal_dir, "./data/loki/ruler-wal",
-      LOGD, "WAL of recording-rule results."),
+    K("ruler.wal.dir", "ruler.wal.dir", CFG__STRING, ruler.wal_dir, "./data/loki/ruler-wal", LOGD,
+      "WAL of recording-rule results."),
     K("ruler.remote_write.enabled", "ruler.remote-write.enabled", CFG__BOOL,
       ruler.remote_write_enabled, "false", LOGD, "Remote-write recording-rule results."),
     K("ruler.remote_write.add_org_id_header", "ruler.remote-write.add-org-id-header", CFG__BOOL,
@@ -489,9 +519,8 @@ static const cfg__key_t root_keys[] = {
     K("alertmanager.max_recv_msg_size", "alertmanager.max-recv-msg-size", CFG__INT64,
       alertmanager.max_recv_msg_size, "104857600", MIMIR, "Largest request body, in bytes."),
     IGN("alertmanager.sharding_ring", MIMIR),
-    KC("alertmanager_storage.backend", "alertmanager-storage.backend",
-       alertmanager_storage.backend, "filesystem", "filesystem|local", MIMIR,
-       "Configuration store; local is read-only."),
+    KC("alertmanager_storage.backend", "alertmanager-storage.backend", alertmanager_storage.backend,
+       "filesystem", "filesystem|local", MIMIR, "Configuration store; local is read-only."),
     K("alertmanager_storage.filesystem.dir", "alertmanager-storage.filesystem.dir", CFG__STRING,
       alertmanager_storage.filesystem_dir, "./data/alertmanager-configs", MIMIR,
       "Per-tenant configurations."),
@@ -502,9 +531,8 @@ static const cfg__key_t root_keys[] = {
     K("manifest_dir", "manifest-dir", CFG__STRING, rulesync.manifest_dir, NULL, RULESYNC,
       "herald: read PrometheusRule YAML files from this directory instead of the "
       "Kubernetes API."),
-    K("kubernetes.api_server", "kubernetes.api-server", CFG__STRING,
-      rulesync.kubernetes_api_server, NULL, RULESYNC,
-      "Kubernetes API URL; empty: in-cluster (KUBERNETES_SERVICE_HOST)."),
+    K("kubernetes.api_server", "kubernetes.api-server", CFG__STRING, rulesync.kubernetes_api_server,
+      NULL, RULESYNC, "Kubernetes API URL; empty: in-cluster (KUBERNETES_SERVICE_HOST)."),
     K("kubernetes.kubeconfig_file", "kubernetes.kubeconfig-file", CFG__STRING,
       rulesync.kubernetes_kubeconfig_file, NULL, RULESYNC, "kubeconfig to use."),
     K("kubernetes.bearer_token_file", "kubernetes.bearer-token-file", CFG__STRING,
@@ -514,13 +542,21 @@ static const cfg__key_t root_keys[] = {
     K("kubernetes.insecure_skip_verify", "kubernetes.insecure-skip-verify", CFG__BOOL,
       rulesync.kubernetes_insecure_skip_verify, "false", RULESYNC,
       "Skip TLS verification of the API server."),
-    {.path = "mimir_rules", .type = CFG__LIST, .offset = offsetof(cfg_t, rulesync.mimir_rules),
-     .count_offset = offsetof(cfg_t, rulesync.n_mimir_rules), .programs = RULESYNC,
-     .sub = &rules_target_table, .sub_programs = MR,
+    {.path = "mimir_rules",
+     .type = CFG__LIST,
+     .offset = offsetof(cfg_t, rulesync.mimir_rules),
+     .count_offset = offsetof(cfg_t, rulesync.n_mimir_rules),
+     .programs = RULESYNC,
+     .sub = &rules_target_table,
+     .sub_programs = MR,
      .help = "Syncers to Mimir rulers (arguments of Alloy's mimir.rules.kubernetes)."},
-    {.path = "loki_rules", .type = CFG__LIST, .offset = offsetof(cfg_t, rulesync.loki_rules),
-     .count_offset = offsetof(cfg_t, rulesync.n_loki_rules), .programs = RULESYNC,
-     .sub = &rules_target_table, .sub_programs = LR,
+    {.path = "loki_rules",
+     .type = CFG__LIST,
+     .offset = offsetof(cfg_t, rulesync.loki_rules),
+     .count_offset = offsetof(cfg_t, rulesync.n_loki_rules),
+     .programs = RULESYNC,
+     .sub = &rules_target_table,
+     .sub_programs = LR,
      .help = "Syncers to Loki rulers (arguments of Alloy's loki.rules.kubernetes)."},
 
     /* Mimir and Loki sections that only matter to a distributed deployment. */
@@ -545,8 +581,7 @@ static const cfg__key_t root_keys[] = {
     IGN("tracing", LOGD),
 };
 
-const cfg__table_t cfg__root = {root_keys, sizeof(root_keys) / sizeof(root_keys[0]),
-                                sizeof(cfg_t)};
+const cfg__table_t cfg__root = {root_keys, sizeof(root_keys) / sizeof(root_keys[0]), sizeof(cfg_t)};
 
 unsigned cfg__program_mask(cfg_program_t prog)
 {

@@ -18,12 +18,18 @@
 const char *cfg__type_name(cfg__type_t type)
 {
     static const char *const names[] = {
-        [CFG__BOOL] = "bool",          [CFG__INT] = "int",
-        [CFG__INT64] = "int",          [CFG__FLOAT] = "float",
-        [CFG__STRING] = "string",      [CFG__DURATION] = "duration",
-        [CFG__SIZE] = "size",          [CFG__STRLIST] = "list of strings",
-        [CFG__DURLIST] = "list of durations", [CFG__STRMAP] = "map of strings",
-        [CFG__LIST] = "list",          [CFG__IGNORED] = "ignored",
+        [CFG__BOOL] = "bool",
+        [CFG__INT] = "int",
+        [CFG__INT64] = "int",
+        [CFG__FLOAT] = "float",
+        [CFG__STRING] = "string",
+        [CFG__DURATION] = "duration",
+        [CFG__SIZE] = "size",
+        [CFG__STRLIST] = "list of strings",
+        [CFG__DURLIST] = "list of durations",
+        [CFG__STRMAP] = "map of strings",
+        [CFG__LIST] = "list",
+        [CFG__IGNORED] = "ignored",
     };
     return names[type];
 }
@@ -208,6 +214,36 @@ static void strmap_clear(cfg_strmap_t *m)
     memset(m, 0, sizeof(*m));
 }
 
+/* Strings reach YAML output (GET /config), which must be UTF-8; flags may carry any bytes. */
+static int is_utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p != '\0') {
+        int n = *p < 0x80             ? 0
+                : (*p & 0xE0) == 0xC0 ? 1
+                : (*p & 0xF0) == 0xE0 ? 2
+                : (*p & 0xF8) == 0xF0 ? 3
+                                      : -1;
+        if (n < 0 || (n == 1 && *p < 0xC2)) {
+            return 0;
+        }
+        for (p++; n > 0; n--, p++) {
+            if ((*p & 0xC0) != 0x80) {
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+static int check_text(const char *text, err_t *err)
+{
+    if (!is_utf8(text)) {
+        return err_set(err, ERR_BAD_DATA, "invalid UTF-8 in \"%s\"", text);
+    }
+    return 0;
+}
+
 static int check_choice(const cfg__key_t *k, const char *text, err_t *err)
 {
     if (k->choices == NULL) {
@@ -229,6 +265,11 @@ int cfg__set_list(const cfg__key_t *k, void *base, const cfg_strlist_t *items, e
 {
     void *field = FIELD(base, k);
     if (k->type == CFG__STRLIST) {
+        for (size_t i = 0; i < items->n; i++) {
+            if (check_text(items->items[i], err) != 0) {
+                return -1;
+            }
+        }
         cfg_strlist_t copy = {0};
         for (size_t i = 0; i < items->n; i++) {
             cfg__strlist_push(&copy, items->items[i]);
@@ -299,7 +340,7 @@ static int set_scalar_text(const cfg__key_t *k, void *f, const char *text, err_t
     case CFG__SIZE:
         return parse_size(text, (int64_t *)f) == 0 ? 0 : bad_value(k, text, err);
     case CFG__STRING:
-        if (check_choice(k, text, err) != 0) {
+        if (check_text(text, err) != 0 || check_choice(k, text, err) != 0) {
             return -1;
         }
         free(*(char **)f);
@@ -372,6 +413,77 @@ void *cfg__list_push(const cfg__key_t *k, void *base)
     memset(elem, 0, sz);
     (*count)++;
     return elem;
+}
+
+static void copy_list(const cfg__key_t *k, void *dst, const void *src);
+
+/* Deep copy of a list, map or list-of-structs value; dst is empty. */
+static void copy_container(const cfg__key_t *k, void *dst, const void *src)
+{
+    const void *f = (const char *)src + k->offset;
+    if (k->type == CFG__STRLIST) {
+        const cfg_strlist_t *l = f;
+        for (size_t i = 0; i < l->n; i++) {
+            cfg__strlist_push((cfg_strlist_t *)FIELD(dst, k), l->items[i]);
+        }
+    } else if (k->type == CFG__DURLIST) {
+        const cfg_durlist_t *l = f;
+        cfg_durlist_t *out = (cfg_durlist_t *)FIELD(dst, k);
+        out->ms = xcalloc(l->n + 1, sizeof(int64_t));
+        memcpy(out->ms, l->ms, l->n * sizeof(int64_t));
+        out->n = l->n;
+    } else if (k->type == CFG__STRMAP) {
+        const cfg_strmap_t *m = f;
+        for (size_t i = 0; i < m->n; i++) {
+            cfg__strmap_put((cfg_strmap_t *)FIELD(dst, k), m->keys[i], m->values[i]);
+        }
+    } else {
+        copy_list(k, dst, src);
+    }
+}
+
+static void copy_list(const cfg__key_t *k, void *dst, const void *src)
+{
+    char *items = *(char *const *)((const char *)src + k->offset);
+    size_t n = *(const size_t *)((const char *)src + k->count_offset);
+    for (size_t i = 0; i < n; i++) {
+        void *elem = cfg__list_push(k, dst);
+        for (size_t j = 0; j < k->sub->n_keys; j++) {
+            cfg__copy_value(&k->sub->keys[j], elem, items + i * k->sub->elem_size);
+        }
+    }
+}
+
+void cfg__copy_value(const cfg__key_t *k, void *dst, const void *src)
+{
+    void *d = FIELD(dst, k);
+    const void *f = (const char *)src + k->offset;
+    cfg__fini_value(k, dst);
+    switch (k->type) {
+    case CFG__STRING:
+        *(char **)d = xstrdup(*(char *const *)f != NULL ? *(char *const *)f : "");
+        break;
+    case CFG__STRLIST:
+    case CFG__DURLIST:
+    case CFG__STRMAP:
+    case CFG__LIST:
+        copy_container(k, dst, src);
+        break;
+    case CFG__BOOL:
+    case CFG__INT:
+        *(int *)d = *(const int *)f;
+        break;
+    case CFG__FLOAT:
+        *(double *)d = *(const double *)f;
+        break;
+    case CFG__INT64:
+    case CFG__DURATION:
+    case CFG__SIZE:
+        *(int64_t *)d = *(const int64_t *)f;
+        break;
+    case CFG__IGNORED:
+        break;
+    }
 }
 
 void cfg__init_struct(const cfg__table_t *t, unsigned mask, void *base)

@@ -29,6 +29,7 @@ typedef struct {
     void *base;
     const char *prefix;  /* table-relative path of this mapping, "" or "ruler." */
     const char *display; /* absolute path of the table's struct, "" or "mimir_rules[0]." */
+    size_t hidden;       /* leading bytes of prefix that messages leave out */
 } section_t;
 
 static int line_of(const yaml_node_t *n)
@@ -72,7 +73,7 @@ static int fail_key(reader_t *r, const yaml_node_t *n, const section_t *s, const
                     const char *msg)
 {
     return err_set(r->err, ERR_BAD_DATA, "%s:%d: key \"%s%s%s\": %s", r->file, line_of(n),
-                   s->display, s->prefix, key, msg);
+                   s->display, s->prefix + s->hidden, key, msg);
 }
 
 static int fail_type(reader_t *r, const yaml_node_t *n, const section_t *s, const char *key,
@@ -119,8 +120,8 @@ static int read_text(reader_t *r, const yaml_node_t *v, const section_t *s, cons
     return 0;
 }
 
-static int read_seq_items(reader_t *r, const yaml_node_t *v, const section_t *s,
-                          const char *key, const cfg__key_t *k)
+static int read_seq_items(reader_t *r, const yaml_node_t *v, const section_t *s, const char *key,
+                          const cfg__key_t *k)
 {
     cfg_strlist_t items = {0};
     int rc = 0;
@@ -169,9 +170,8 @@ static int read_list(reader_t *r, const yaml_node_t *v, const section_t *s, cons
         void *elem = cfg__list_push(k, s->base);
         cfg__init_struct(k->sub, mask, elem);
         char display[512];
-        snprintf(display, sizeof(display), "%s%s%s[%zu].", s->display, s->prefix, key,
-                 *count - 1);
-        section_t sub = {k->sub, mask, elem, "", display};
+        snprintf(display, sizeof(display), "%s%s%s[%zu].", s->display, s->prefix, key, *count - 1);
+        section_t sub = {k->sub, mask, elem, "", display, 0};
         if (read_mapping(r, item, &sub) != 0) {
             return -1;
         }
@@ -231,7 +231,7 @@ static int check_duplicate(reader_t *r, const yaml_node_t *map, const yaml_node_
 static int unknown_key(reader_t *r, const yaml_node_t *kn, const section_t *s, const char *key)
 {
     char section[1024];
-    snprintf(section, sizeof(section), "%s%s", s->display, s->prefix);
+    snprintf(section, sizeof(section), "%s%s", s->display, s->prefix + s->hidden);
     size_t n = strlen(section);
     if (n == 0) {
         return err_set(r->err, ERR_BAD_DATA, "%s:%d: unknown key \"%s\" at top level", r->file,
@@ -272,7 +272,7 @@ static int read_pair(reader_t *r, const yaml_node_t *map, const yaml_node_pair_t
         }
         char prefix[sizeof(rel) + 1];
         snprintf(prefix, sizeof(prefix), "%s.", rel);
-        section_t sub = {s->t, s->mask, s->base, prefix, s->display};
+        section_t sub = {s->t, s->mask, s->base, prefix, s->display, s->hidden};
         return read_mapping(r, vn, &sub);
     }
     return unknown_key(r, kn, s, key);
@@ -293,8 +293,8 @@ static int read_mapping(reader_t *r, const yaml_node_t *map, const section_t *s)
     return 0;
 }
 
-static int load_document(yaml_document_t *doc, const char *yaml, size_t len,
-                         const char *file_name, err_t *err)
+static int load_document(yaml_document_t *doc, const char *yaml, size_t len, const char *file_name,
+                         err_t *err)
 {
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser)) {
@@ -325,8 +325,93 @@ int cfg__yaml_read(cfg_t *c, const char *yaml, size_t len, const char *file_name
             rc = err_set(err, ERR_BAD_DATA, "%s:%d: the configuration must be a mapping, not %s",
                          file_name, line_of(root), kind_name(root));
         } else {
-            section_t s = {&cfg__root, cfg__program_mask(c->program), c, "", ""};
+            section_t s = {&cfg__root, cfg__program_mask(c->program), c, "", "", 0};
             rc = read_mapping(&r, root, &s);
+        }
+    }
+    yaml_document_delete(&doc);
+    return rc;
+}
+
+/* ---- runtime overrides ----------------------------------------------------------------- */
+
+static int read_tenant(reader_t *r, const yaml_node_t *kn, const yaml_node_t *vn,
+                       cfg_program_t prog, cfg_t *(*new_tenant)(void *, const char *),
+                       void *arg)
+{
+    if (kn == NULL || vn == NULL || kn->type != YAML_SCALAR_NODE) {
+        return err_set(r->err, ERR_BAD_DATA, "%s: tenant IDs must be strings", r->file);
+    }
+    const char *tenant = scalar_text(kn);
+    if (is_null(vn)) {
+        return 0;
+    }
+    if (vn->type != YAML_MAPPING_NODE) {
+        return err_set(r->err, ERR_BAD_DATA,
+                       "%s:%d: key \"overrides.%s\": cannot unmarshal %s into a section", r->file,
+                       line_of(vn), tenant, kind_name(vn));
+    }
+    cfg_t *c = new_tenant(arg, tenant);
+    if (c == NULL) {
+        return -1;
+    }
+    char display[512];
+    snprintf(display, sizeof(display), "overrides.%s.", tenant);
+    const char *prefix = prog == CFG_LOGD ? "limits_config." : "limits.";
+    section_t s = {&cfg__root, cfg__program_mask(prog), c, prefix, display, strlen(prefix)};
+    return read_mapping(r, vn, &s);
+}
+
+static int read_overrides_root(reader_t *r, const yaml_node_t *root, cfg_program_t prog,
+                               cfg_t *(*new_tenant)(void *, const char *), void *arg)
+{
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+         p++) {
+        const yaml_node_t *kn = node(r, p->key), *vn = node(r, p->value);
+        if (kn == NULL || kn->type != YAML_SCALAR_NODE ||
+            strcmp(scalar_text(kn), "overrides") != 0) {
+            return err_set(r->err, ERR_BAD_DATA, "%s:%d: unknown key \"%s\" at top level",
+                           r->file, line_of(kn != NULL ? kn : root),
+                           kn != NULL && kn->type == YAML_SCALAR_NODE ? scalar_text(kn) : "?");
+        }
+        if (vn == NULL || is_null(vn)) {
+            continue;
+        }
+        if (vn->type != YAML_MAPPING_NODE) {
+            return err_set(r->err, ERR_BAD_DATA,
+                           "%s:%d: key \"overrides\": cannot unmarshal %s into a map of tenants",
+                           r->file, line_of(vn), kind_name(vn));
+        }
+        for (yaml_node_pair_t *t = vn->data.mapping.pairs.start; t < vn->data.mapping.pairs.top;
+             t++) {
+            if (r->budget <= 0) {
+                return err_set(r->err, ERR_BAD_DATA, "%s: document too large", r->file);
+            }
+            if (read_tenant(r, node(r, t->key), node(r, t->value), prog, new_tenant, arg) != 0) {
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+int cfg__yaml_read_overrides(cfg_program_t prog, const char *yaml, size_t len,
+                             const char *file_name, cfg_t *(*new_tenant)(void *, const char *),
+                             void *arg, err_t *err)
+{
+    yaml_document_t doc;
+    if (load_document(&doc, yaml, len, file_name, err) != 0) {
+        return -1;
+    }
+    reader_t r = {&doc, file_name, err, NODE_BUDGET};
+    const yaml_node_t *root = yaml_document_get_root_node(&doc);
+    int rc = 0;
+    if (root != NULL && !is_null(root)) {
+        if (root->type != YAML_MAPPING_NODE) {
+            rc = err_set(err, ERR_BAD_DATA, "%s:%d: the runtime configuration must be a mapping",
+                         file_name, line_of(root));
+        } else {
+            rc = read_overrides_root(&r, root, prog, new_tenant, arg);
         }
     }
     yaml_document_delete(&doc);
@@ -356,8 +441,8 @@ static void emit(writer_t *w, yaml_event_t *ev)
 /* Strings another YAML reader would take for a bool, null or number get quotes. */
 static int needs_quotes(const char *s)
 {
-    static const char *const words[] = {"true", "false", "yes", "no", "on", "off",
-                                        "y",    "n",     "null", "~"};
+    static const char *const words[] = {"true", "false", "yes", "no",   "on",
+                                        "off",  "y",     "n",   "null", "~"};
     if (*s == '\0') {
         return 1;
     }
@@ -375,8 +460,7 @@ static void emit_scalar(writer_t *w, const char *s, int quoted)
 {
     yaml_event_t ev;
     yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)strlen(s), 1, 1,
-                                 quoted ? YAML_SINGLE_QUOTED_SCALAR_STYLE
-                                        : YAML_ANY_SCALAR_STYLE);
+                                 quoted ? YAML_SINGLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE);
     emit(w, &ev);
 }
 
@@ -384,13 +468,11 @@ static void emit_start(writer_t *w, int is_map, int empty)
 {
     yaml_event_t ev;
     if (is_map) {
-        yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
-                                            empty ? YAML_FLOW_MAPPING_STYLE
-                                                  : YAML_BLOCK_MAPPING_STYLE);
+        yaml_mapping_start_event_initialize(
+            &ev, NULL, NULL, 1, empty ? YAML_FLOW_MAPPING_STYLE : YAML_BLOCK_MAPPING_STYLE);
     } else {
-        yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
-                                             empty ? YAML_FLOW_SEQUENCE_STYLE
-                                                   : YAML_BLOCK_SEQUENCE_STYLE);
+        yaml_sequence_start_event_initialize(
+            &ev, NULL, NULL, 1, empty ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE);
     }
     emit(w, &ev);
 }

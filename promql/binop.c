@@ -76,7 +76,9 @@ uint64_t promql__signature(const labels_t *ls, const char *const *names, size_t 
     const char *const *use = names;
     size_t k = n;
     if (n < 63) {
-        memcpy(buf, names, n * sizeof(*names));
+        if (n > 0) {
+            memcpy(buf, names, n * sizeof(*names));
+        }
         buf[n] = "__name__";
         use = buf;
         k = n + 1;

@@ -43,14 +43,14 @@ void promql__annotate(promql__ev_t *ev, int is_warning, const promql_expr_t *at,
     if (at != NULL) {
         promql__pos_linecol(at->src, at->pos, &line, &col);
     }
-    char *text = arena_sprintf(ev->a, "PromQL %s: %s (%d:%d)", is_warning ? "warning" : "info",
+    char *text = arena_sprintf(ev->perm, "PromQL %s: %s (%d:%d)", is_warning ? "warning" : "info",
                                msg, line, col);
     for (promql__annot_t *x = ev->annots; x != NULL; x = x->next) {
         if (x->is_warning == is_warning && text != NULL && strcmp(x->text, text) == 0) {
             return;
         }
     }
-    promql__annot_t *n = arena_alloc(ev->a, sizeof(*n));
+    promql__annot_t *n = arena_alloc(ev->perm, sizeof(*n));
     if (n == NULL || text == NULL) {
         return;
     }
@@ -133,7 +133,7 @@ static int widen(promql__ev_t *ev, promql_expr_t *vs, int64_t lo, int64_t hi)
 {
     promql__sel_cache_t *c = vs->u.vs.cache;
     if (c == NULL) {
-        c = arena_calloc(ev->a, sizeof(*c));
+        c = arena_calloc(ev->perm, sizeof(*c));
         if (c == NULL) {
             return -1;
         }
@@ -211,20 +211,20 @@ static int load_selector(promql__ev_t *ev, promql_expr_t *vs, int for_matrix)
     promql__sel_cache_t *c = vs->u.vs.cache;
     series_t *ss = NULL;
     size_t n = 0;
-    if (ev->qr->ops->select(ev->qr, ev->a, (const matcher_t *const *)vs->u.vs.ms, vs->u.vs.n_ms,
+    if (ev->qr->ops->select(ev->qr, ev->perm, (const matcher_t *const *)vs->u.vs.ms, vs->u.vs.n_ms,
                             &ss, &n, ev->err) < 0) {
         return -1;
     }
-    c->ls = arena_alloc(ev->a, (n + 1) * sizeof(*c->ls));
-    c->pts = arena_alloc(ev->a, (n + 1) * sizeof(*c->pts));
-    c->npts = arena_calloc(ev->a, (n + 1) * sizeof(*c->npts));
+    c->ls = arena_alloc(ev->perm, (n + 1) * sizeof(*c->ls));
+    c->pts = arena_alloc(ev->perm, (n + 1) * sizeof(*c->pts));
+    c->npts = arena_calloc(ev->perm, (n + 1) * sizeof(*c->npts));
     if (c->ls == NULL || c->pts == NULL || c->npts == NULL) {
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
-        series_iter_t *it = ev->qr->ops->iter(ev->qr, ev->a, &ss[i], ev->err);
+        series_iter_t *it = ev->qr->ops->iter(ev->qr, ev->perm, &ss[i], ev->err);
         size_t cap = 16, k = 0;
-        sample_t *buf = arena_alloc(ev->a, cap * sizeof(*buf));
+        sample_t *buf = arena_alloc(ev->perm, cap * sizeof(*buf));
         sample_t smp;
         int rc;
         if (it == NULL || buf == NULL) {
@@ -236,7 +236,7 @@ static int load_selector(promql__ev_t *ev, promql_expr_t *vs, int for_matrix)
                 continue;
             }
             if (k == cap) {
-                buf = arena_realloc(ev->a, buf, cap * sizeof(*buf), cap * 2 * sizeof(*buf));
+                buf = arena_realloc(ev->perm, buf, cap * sizeof(*buf), cap * 2 * sizeof(*buf));
                 if (buf == NULL) {
                     return -1;
                 }
@@ -332,6 +332,8 @@ static int eval_msel(promql__ev_t *ev, promql_expr_t *e, int64_t ts, promql__mat
 /* ---- range evaluation (top-level range queries and subqueries) ------------------------- */
 
 typedef struct {
+    arena_t *a;           /* where series and points live */
+    labels_builder_t *lb; /* non-NULL: copy a new series' labels with it (into `a`) */
     promql__ser_t *s;
     size_t *cap;
     size_t n, n_alloc;
@@ -342,7 +344,7 @@ typedef struct {
 static int sermap_grow(promql__ev_t *ev, sermap_t *m)
 {
     size_t ns = m->n_slots ? m->n_slots * 2 : 64;
-    size_t *slots = arena_calloc(ev->a, ns * sizeof(*slots));
+    size_t *slots = arena_calloc(m->a, ns * sizeof(*slots));
     if (slots == NULL) {
         return -1;
     }
@@ -374,12 +376,16 @@ static long sermap_get(promql__ev_t *ev, sermap_t *m, const labels_t *ls, uint8_
     }
     if (m->n == m->n_alloc) {
         size_t na = m->n_alloc ? m->n_alloc * 2 : 16;
-        m->s = arena_realloc(ev->a, m->s, m->n_alloc * sizeof(*m->s), na * sizeof(*m->s));
-        m->cap = arena_realloc(ev->a, m->cap, m->n_alloc * sizeof(*m->cap), na * sizeof(*m->cap));
+        m->s = arena_realloc(m->a, m->s, m->n_alloc * sizeof(*m->s), na * sizeof(*m->s));
+        m->cap = arena_realloc(m->a, m->cap, m->n_alloc * sizeof(*m->cap), na * sizeof(*m->cap));
         if (m->s == NULL || m->cap == NULL) {
             return -1;
         }
         m->n_alloc = na;
+    }
+    if (m->lb != NULL) {
+        labels_builder_reset(m->lb, ls);
+        ls = labels_builder_build(m->lb);
     }
     m->s[m->n] = (promql__ser_t){ls, NULL, 0, drop_name};
     m->cap[m->n] = 0;
@@ -400,7 +406,7 @@ static int sermap_add(promql__ev_t *ev, sermap_t *m, const labels_t *ls, uint8_t
     }
     if (s->n == m->cap[i]) {
         size_t nc = m->cap[i] ? m->cap[i] * 2 : 8;
-        sample_t *np = arena_realloc(ev->a, (void *)s->pts, m->cap[i] * sizeof(*np), nc * sizeof(*np));
+        sample_t *np = arena_realloc(m->a, (void *)s->pts, m->cap[i] * sizeof(*np), nc * sizeof(*np));
         if (np == NULL) {
             return -1;
         }
@@ -415,9 +421,26 @@ static int sermap_add(promql__ev_t *ev, sermap_t *m, const labels_t *ls, uint8_t
 static int range_eval(promql__ev_t *ev, promql_expr_t *e, int64_t start, int64_t end,
                       int64_t step, promql__mat_t *out)
 {
-    sermap_t m = {0};
+    sermap_t m = {.a = ev->a};
+    size_t kept = 0; /* points of the result so far: they stay in memory */
+    /* The top level evaluates each step in a scratch arena reset after the step; only the
+     * result (series labels copied once) lives in the query arena. */
+    int top = ev->range_depth++ == 0 && ev->scratch != NULL;
+    if (top) {
+        m.a = ev->perm;
+        m.lb = ev->perm_lb;
+    }
     for (int64_t t = start; t <= end; t += step) {
         promql__val_t v;
+        if (top) {
+            /* as upstream, the limit counts what one step holds plus the result so far */
+            ev->cur_samples = kept;
+            arena_reset(ev->scratch);
+            ev->a = ev->scratch;
+            if ((ev->lb = labels_builder_new(ev->scratch, NULL)) == NULL) {
+                return -1;
+            }
+        }
         if (check_deadline(ev) < 0 || promql__eval(ev, e, t, &v) < 0) {
             return -1;
         }
@@ -425,8 +448,10 @@ static int range_eval(promql__ev_t *ev, promql_expr_t *e, int64_t start, int64_t
             if (sermap_add(ev, &m, labels_empty(), 0, t, v.scalar) < 0) {
                 return -1;
             }
+            kept++;
             continue;
         }
+        kept += v.vec.n;
         for (size_t i = 0; i < v.vec.n; i++) {
             promql__elem_t *el = &v.vec.e[i];
             if (sermap_add(ev, &m, el->ls, el->drop_name, t, el->f) < 0) {
@@ -436,6 +461,11 @@ static int range_eval(promql__ev_t *ev, promql_expr_t *e, int64_t start, int64_t
         if (step <= 0) {
             break;
         }
+    }
+    ev->range_depth--;
+    if (top) {
+        ev->a = ev->perm;
+        ev->lb = ev->perm_lb;
     }
     out->s = m.s;
     out->n = m.n;
@@ -504,7 +534,30 @@ static int eval_unary(promql__ev_t *ev, promql_expr_t *e, int64_t ts, promql__va
     return 0;
 }
 
+/* Without delayed name removal an operator's flagged outputs lose __name__ right away. */
+static int drop_names_now(promql__ev_t *ev, promql__val_t *v)
+{
+    if (v->type != PROMQL_TYPE_VECTOR) {
+        return 0;
+    }
+    for (size_t i = 0; i < v->vec.n; i++) {
+        if (v->vec.e[i].drop_name) {
+            v->vec.e[i].ls = promql__drop_name(ev, v->vec.e[i].ls);
+            v->vec.e[i].drop_name = 0;
+        }
+    }
+    return 0;
+}
+
+static int eval_node(promql__ev_t *ev, promql_expr_t *e, int64_t ts, promql__val_t *out);
+
 int promql__eval(promql__ev_t *ev, promql_expr_t *e, int64_t ts, promql__val_t *out)
+{
+    int rc = eval_node(ev, e, ts, out);
+    return rc == 0 && !ev->delayed_names ? drop_names_now(ev, out) : rc;
+}
+
+static int eval_node(promql__ev_t *ev, promql_expr_t *e, int64_t ts, promql__val_t *out)
 {
     memset(out, 0, sizeof(*out));
     switch (e->kind) {
@@ -544,6 +597,7 @@ static int ev_init(promql__ev_t *ev, arena_t *a, queryable_t *qb, promql_expr_t 
 {
     memset(ev, 0, sizeof(*ev));
     ev->a = a;
+    ev->perm = a;
     ev->err = err;
     ev->qb = qb;
     ev->start = start;
@@ -551,10 +605,15 @@ static int ev_init(promql__ev_t *ev, arena_t *a, queryable_t *qb, promql_expr_t 
     ev->interval = step;
     ev->lookback = o != NULL && o->lookback_ms > 0 ? o->lookback_ms : 5 * 60 * 1000;
     ev->sq_step = o != NULL && o->subquery_step_ms > 0 ? o->subquery_step_ms : 60 * 1000;
+    ev->delayed_names = o != NULL && o->delayed_name_removal;
     ev->max_samples = o != NULL && o->max_samples > 0 ? o->max_samples : 50000000;
     int64_t timeout = o != NULL && o->timeout_ms > 0 ? o->timeout_ms : 120000;
     ev->deadline_mono = time_mono_ms() + timeout;
-    ev->lb = labels_builder_new(a, NULL);
+    ev->lb = ev->perm_lb = labels_builder_new(a, NULL);
+    if (end > start) {
+        size_t budget = o != NULL && o->step_budget_bytes > 0 ? o->step_budget_bytes : (size_t)1 << 30;
+        ev->scratch = arena_new(budget, err);
+    }
     int64_t gmin = INT64_MAX, gmax = INT64_MIN;
     if (ev->lb == NULL || plan(ev, e, start, end, &gmin, &gmax) < 0) {
         return -1;
@@ -578,8 +637,12 @@ static void ev_fini(promql__ev_t *ev, promql_result_t *out)
     for (promql__annot_t *x = ev->annots; x != NULL; x = x->next) {
         *(x->is_warning ? &nw : &ni) += 1;
     }
-    out->warnings = arena_alloc(ev->a, (nw + 1) * sizeof(char *));
-    out->infos = arena_alloc(ev->a, (ni + 1) * sizeof(char *));
+    arena_free(ev->scratch);
+    ev->scratch = NULL;
+    ev->a = ev->perm;
+    ev->lb = ev->perm_lb;
+    out->warnings = arena_alloc(ev->perm, (nw + 1) * sizeof(char *));
+    out->infos = arena_alloc(ev->perm, (ni + 1) * sizeof(char *));
     out->n_warnings = out->n_infos = 0;
     for (promql__annot_t *x = ev->annots; x != NULL && out->warnings && out->infos; x = x->next) {
         if (x->is_warning) {
@@ -604,7 +667,7 @@ static int cleanup_vector(promql__ev_t *ev, promql__vec_t *v)
     if (!any && v->n < 2) {
         return 0;
     }
-    sermap_t m = {0};
+    sermap_t m = {.a = ev->a};
     for (size_t i = 0; i < v->n; i++) {
         long before = (long)m.n;
         long k = sermap_get(ev, &m, v->e[i].ls, 0);
@@ -660,7 +723,7 @@ int promql_eval_instant(arena_t *a, queryable_t *qb, promql_expr_t *e, int64_t t
 /* Series whose names were dropped may collide: merge them when their points do not overlap. */
 static int merge_dropped(promql__ev_t *ev, promql__mat_t *m)
 {
-    sermap_t sm = {0};
+    sermap_t sm = {.a = ev->perm};
     for (size_t i = 0; i < m->n; i++) {
         promql__ser_t *s = &m->s[i];
         const labels_t *ls = s->drop_name ? promql__drop_name(ev, s->ls) : s->ls;

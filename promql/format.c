@@ -244,7 +244,12 @@ void promql__format_expr(buf_t *out, const promql_expr_t *e)
 {
     switch (e->kind) {
     case NODE_NUMBER:
-        promql__fmt_float(out, e->u.num);
+        /* "+Inf" would re-parse as a unary plus that can capture a following ^ */
+        if (isinf(e->u.num) && e->u.num > 0) {
+            buf_puts(out, "Inf");
+        } else {
+            promql__fmt_float(out, e->u.num);
+        }
         break;
     case NODE_STRING:
         promql__quote(out, e->u.str);
@@ -334,10 +339,17 @@ static int sel_equal(const promql_expr_t *x, const promql_expr_t *y)
     if (x->u.vs.n_ms != y->u.vs.n_ms || !tmod_equal(&x->u.vs.tm, &y->u.vs.tm)) {
         return 0;
     }
+    /* the printer sorts matchers, so compare them as sets */
     for (size_t i = 0; i < x->u.vs.n_ms; i++) {
-        const matcher_t *a = x->u.vs.ms[i], *b = y->u.vs.ms[i];
-        if (matcher_type(a) != matcher_type(b) || strcmp(matcher_name(a), matcher_name(b)) != 0 ||
-            strcmp(matcher_value(a), matcher_value(b)) != 0) {
+        const matcher_t *a = x->u.vs.ms[i];
+        int found = 0;
+        for (size_t j = 0; j < y->u.vs.n_ms && !found; j++) {
+            const matcher_t *b = y->u.vs.ms[j];
+            found = matcher_type(a) == matcher_type(b) &&
+                    strcmp(matcher_name(a), matcher_name(b)) == 0 &&
+                    strcmp(matcher_value(a), matcher_value(b)) == 0;
+        }
+        if (!found) {
             return 0;
         }
     }

@@ -105,7 +105,7 @@ enum { TP_DOM, TP_DOW, TP_DOY, TP_DIM, TP_HOUR, TP_MINUTE, TP_MONTH, TP_YEAR };
 
 static double time_part(int kind, double secs)
 {
-    time_t t = (time_t)floor(secs);
+    time_t t = (time_t)secs; /* Go's int64(f): truncates toward zero */
     struct tm tm;
     gmtime_r(&t, &tm);
     static const int dim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

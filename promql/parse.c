@@ -240,6 +240,10 @@ static int parse_one_matcher(parser_t *p, mvec_t *v, const char **name_out)
     if (name == NULL) {
         return -1;
     }
+    if (!labels_is_valid_utf8(name, strlen(name)) || *name == '\0') {
+        perr(p, nt.pos, "invalid label name %.*s", nt.len, nt.text);
+        return -1;
+    }
     advance(p);
     match_type_t mt;
     if (match_op(p->tok.kind, &mt) < 0) {
@@ -366,8 +370,9 @@ static int parse_label_list(parser_t *p, const char ***out, size_t *n_out)
         if (name == NULL) {
             return -1;
         }
-        if (p->tok.kind == TOK_IDENT && !labels_is_valid_name(name, strlen(name))) {
-            perr(p, p->tok.pos, "invalid label name \"%s\"", name);
+        if (!labels_is_valid_utf8(name, strlen(name)) || *name == '\0' ||
+            (p->tok.kind == TOK_IDENT && !labels_is_valid_name(name, strlen(name)))) {
+            perr(p, p->tok.pos, "invalid label name %.*s", p->tok.len, p->tok.text);
             return -1;
         }
         advance(p);

@@ -79,6 +79,12 @@ typedef struct {
     size_t max_samples;      /* 0: 50,000,000 (Prometheus' default) */
     int64_t timeout_ms;      /* 0: 2m */
     int64_t subquery_step_ms; /* default subquery step when none given; 0: 1m */
+    /* Prometheus 3.x feature promql-delayed-name-removal: __name__ is removed at the end of
+     * the query instead of by each operator (off by default, as upstream). */
+    int delayed_name_removal;
+    /* range queries: budget of the scratch arena one step's intermediate values use (reset
+     * between steps); 0: 1 GiB */
+    size_t step_budget_bytes;
 } promql_opts_t;
 
 /* Evaluates `e` at time `t` (ms). Result in `a`. Errors: ERR_EXECUTION (422) for runtime

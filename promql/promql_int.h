@@ -226,13 +226,18 @@ typedef struct promql__annot {
 
 /* One evaluation: shared by the whole instant or range query. */
 typedef struct {
-    arena_t *a;
+    arena_t *a;    /* current arena: per-step scratch during range queries */
+    arena_t *perm; /* the query arena: selector data, results, annotations */
+    arena_t *scratch;
+    labels_builder_t *perm_lb;
     err_t *err;
     queryable_t *qb;
     querier_t *qr;
     int64_t start, end, interval; /* query range (ms) */
     int64_t lookback;
     int64_t sq_step;
+    int delayed_names; /* 0: operators drop __name__ at once */
+    int range_depth;   /* nesting of range evaluations (subqueries) */
     size_t max_samples, cur_samples, total_samples;
     int64_t deadline_mono; /* ms */
     unsigned tick;

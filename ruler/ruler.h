@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "common/arena.h"
+#include "common/buf.h"
 #include "common/err.h"
 #include "common/http.h"
 #include "common/labels.h"
@@ -67,6 +68,8 @@ typedef struct {
     size_t notification_queue_capacity; /* 10000 */
     int64_t notification_timeout_ms;  /* 10s */
     int eval_threads;                 /* workpool size; 0: 2 */
+    int manual;                       /* 1: no scheduler thread (tests, rule unit tests):
+                                       * evaluations only through ruler_eval_tenant_at */
 } ruler_opts_t;
 
 typedef struct ruler ruler_t;
@@ -93,5 +96,9 @@ void ruler_sync_tenant(ruler_t *r, const char *tenant);
 /* Evaluates every group of the tenant once at t_ms, synchronously, in file order: for tests
  * and the promtool-style runner. Alerts still go through the notifier. */
 int ruler_eval_tenant_at(ruler_t *r, const char *tenant, int64_t t_ms, err_t *err);
+
+/* The tenant's pending and firing alerts as the JSON array `/prometheus/api/v1/alerts` shows
+ * under data.alerts (labels, annotations, state, activeAt, value). */
+void ruler_alerts_json(ruler_t *r, const char *tenant, buf_t *out);
 
 #endif

@@ -335,19 +335,14 @@ int ruler__h_rules(http_req_t *req, void *ctx, err_t *err)
     return 0;
 }
 
-int ruler__h_alerts(http_req_t *req, void *ctx, err_t *err)
+static void alerts_json(ruler_t *r, const char *tenant, buf_t *b, jsonw_t *w)
 {
-    ruler_t *r = ctx;
     int loki = r->opts.flavor == RULER_FLAVOR_LOKI;
     size_t n = 0;
-    ruler_group_t **v = ruler__tenant_groups(r, http_req_tenant(req), &n);
+    ruler_group_t **v = ruler__tenant_groups(r, tenant, &n);
     if (n > 1) {
         qsort(v, n, sizeof(*v), group_cmp);
     }
-    buf_t b;
-    buf_init(&b);
-    jsonw_t *w = jsonw_new(&b);
-    begin_envelope(w, "alerts");
     for (size_t i = 0; i < n; i++) {
         pthread_mutex_lock(&v[i]->mu);
         for (size_t j = 0; j < v[i]->n_rules; j++) {
@@ -359,6 +354,24 @@ int ruler__h_alerts(http_req_t *req, void *ctx, err_t *err)
         ruler__group_unref(v[i]);
     }
     free(v);
+}
+
+void ruler_alerts_json(ruler_t *r, const char *tenant, buf_t *out)
+{
+    jsonw_t *w = jsonw_new(out);
+    jsonw_arr_begin(w);
+    alerts_json(r, tenant, out, w);
+    jsonw_arr_end(w);
+    jsonw_free(w);
+}
+
+int ruler__h_alerts(http_req_t *req, void *ctx, err_t *err)
+{
+    buf_t b;
+    buf_init(&b);
+    jsonw_t *w = jsonw_new(&b);
+    begin_envelope(w, "alerts");
+    alerts_json(ctx, http_req_tenant(req), &b, w);
     end_envelope(w, req, &b);
     return 0;
 }

@@ -302,13 +302,19 @@ static int load_for_state(eval_ctx_t *e, const ruler_rule_def_t *d, hashmap_t *o
     return rc;
 }
 
-/* Prometheus' RestoreForState for one alert that this first evaluation just created. */
+/* Prometheus' RestoreForState for one alert that this first evaluation just created. Rules
+ * whose `for` is shorter than the grace period are skipped by Prometheus; herald restores
+ * those only when they had already satisfied `for` (they were firing), so a restart never
+ * sends a firing alert back to pending. */
 static void restore_alert(eval_ctx_t *e, ruler_alert_t *a, const for_state_t *fs, int64_t hold)
 {
     int64_t down_at = fs->t / 1000 * 1000;
     int64_t restored = (int64_t)fs->active_at_s * 1000;
     int64_t remaining = hold - (down_at - restored);
     int64_t grace = e->r->opts.for_grace_period_ms;
+    if (hold < grace && remaining > 0) {
+        return;
+    }
     if (remaining <= 0) {
         /* already satisfied `for` before going down: fires now */
     } else if (remaining < grace) {
@@ -317,7 +323,7 @@ static void restore_alert(eval_ctx_t *e, ruler_alert_t *a, const for_state_t *fs
         restored += e->ts - down_at;
     }
     a->active_at_ms = restored;
-    if (a->state == RULER_PENDING && e->ts - a->active_at_ms >= hold) {
+    if (a->state != RULER_FIRING && e->ts - a->active_at_ms >= hold) {
         a->state = RULER_FIRING;
         a->fired_at_ms = e->ts;
     }
@@ -412,8 +418,7 @@ static void eval_alerting(eval_ctx_t *e, ruler_rule_t *rule, err_t *err, sends_t
         candidate_from_sample(e, d, tname, &s[i], b, &c[i], &qa);
     }
     err_t ferr = {0};
-    int restore = rc == 0 && e->g->should_restore && d->for_ms >= e->r->opts.for_grace_period_ms &&
-                  d->for_ms > 0 && load_for_state(e, d, &fs, &ferr) == 0;
+    int restore = rc == 0 && e->g->should_restore && load_for_state(e, d, &fs, &ferr) == 0;
     out_vec_t o = {0};
     pthread_mutex_lock(&e->g->mu);
     if (rc == 0 && ruler__alerts_update(&rule->alerts, c, n, e->ts, d->for_ms,

@@ -169,7 +169,8 @@ void ruler__notifier_send(ruler_notifier_t *n, const char *tenant, ruler_sent_al
 void ruler__notifier_format(const ruler_notifier_opts_t *o, const char *tenant,
                             const ruler_sent_alert_t *alerts, size_t count, buf_t *out);
 void ruler__sent_alert_fini(ruler_sent_alert_t *a);
-/* Graph link Prometheus puts in generatorURL: <base>/graph?g0.expr=...&g0.tab=1 */
+/* Graph link Prometheus puts in generatorURL: <base>/graph?g0.expr=...&g0.tab=1; NULL (no
+ * generatorURL sent) when base is empty. */
 char *ruler__generator_url(const char *base, const char *expr);
 
 /* ---- running groups (ruler_group.c, ruler_eval.c) ---------------------------------------- */

@@ -64,6 +64,9 @@ static void query_escape(buf_t *out, const char *s)
 
 char *ruler__generator_url(const char *base, const char *expr)
 {
+    if (base == NULL || base[0] == '\0') {
+        return NULL; /* a bare relative link is useless to a receiver; some AMs reject it */
+    }
     buf_t b;
     buf_init(&b);
     buf_puts(&b, base != NULL ? base : "");
@@ -130,8 +133,10 @@ void ruler__notifier_format(const ruler_notifier_opts_t *o, const char *tenant,
         if (a->starts_at_ms != 0) {
             write_time(w, "startsAt", a->starts_at_ms);
         }
-        jsonw_key(w, "generatorURL");
-        jsonw_str(w, a->generator_url != NULL ? a->generator_url : "");
+        if (a->generator_url != NULL) {
+            jsonw_key(w, "generatorURL");
+            jsonw_str(w, a->generator_url);
+        }
         write_labels(w, o, tenant, a->labels);
         jsonw_obj_end(w);
     }

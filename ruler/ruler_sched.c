@@ -393,7 +393,7 @@ ruler_t *ruler_new(const ruler_opts_t *opts, const ruler_evaluator_t *ev, err_t 
     r->restore_on_load = 1;
     sync_all(r);
     r->restore_on_load = 0;
-    if (pthread_create(&r->sched, NULL, sched_main, r) == 0) {
+    if (!r->opts.manual && pthread_create(&r->sched, NULL, sched_main, r) == 0) {
         r->sched_started = 1;
     }
     return r;

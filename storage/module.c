@@ -8,7 +8,6 @@
 #include <stdlib.h>
 
 #include "common/daemon.h"
-#include "common/log.h"
 #include "storage/api.h"
 
 static struct {
@@ -45,6 +44,8 @@ static void opts_from_cfg(const cfg_t *c, tsdb_opts_t *o)
     if (c->blocks_storage.tsdb_wal_segment_size_bytes > 0) {
         o->wal_segment_bytes = (size_t)c->blocks_storage.tsdb_wal_segment_size_bytes;
     }
+    o->wal_compression = c->blocks_storage.tsdb_wal_compression_enabled;
+    o->out_of_order_window_ms = c->limits.out_of_order_time_window_ms;
     if (c->blocks_storage.tsdb_head_compaction_interval_ms > 0) {
         o->maintenance_interval_ms = c->blocks_storage.tsdb_head_compaction_interval_ms;
     }
@@ -77,10 +78,6 @@ int storage_module_init(struct daemon *d, err_t *err)
     storage_limits_t l;
     opts_from_cfg(c, &o);
     limits_from_cfg(c, &l);
-    if (c->limits.out_of_order_time_window_ms > 0) {
-        LOG_WARN("limits.out_of_order_time_window is not supported by herald; out-of-order "
-                 "samples are rejected");
-    }
     mod.reg = tsdb_registry_open(&o, err);
     if (mod.reg != NULL) {
         mod.api = storage_api_register(daemon_http(d), mod.reg, &l, c->api_prometheus_http_prefix,

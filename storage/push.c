@@ -196,8 +196,16 @@ static const char *metric_name(const label_t *ls, size_t n)
     return NULL;
 }
 
-static int check_label(vctx_t *v, const label_t *ls, size_t n, size_t i, const char *series,
-                       size_t ns)
+/* Formats the series for a message, only once a series is found invalid. */
+static const char *series_str(const label_t *ls, size_t n, buf_t *sb)
+{
+    if (sb->len == 0) {
+        format_pairs(ls, n, sb);
+    }
+    return sb->data;
+}
+
+static int check_label(vctx_t *v, const label_t *ls, size_t n, size_t i, buf_t *sb, size_t ns)
 {
     char tail[256];
     const label_t *l = &ls[i];
@@ -206,7 +214,7 @@ static int check_label(vctx_t *v, const label_t *ls, size_t n, size_t i, const c
         reject(v, "label_invalid", ns,
                "received a series with an invalid label: '%.200s' series: '%.200s' "
                "(err-mimir-label-invalid)",
-               l->name, series);
+               l->name, series_str(ls, n, sb));
         return -1;
     }
     if ((int)nlen > v->l->max_label_name_length) {
@@ -214,7 +222,7 @@ static int check_label(vctx_t *v, const label_t *ls, size_t n, size_t i, const c
         reject(v, "label_name_too_long", ns,
                "received a series whose label name length exceeds the limit, label: '%.200s' "
                "series: '%.200s' (err-mimir-label-name-too-long)%s",
-               l->name, series, tail);
+               l->name, series_str(ls, n, sb), tail);
         return -1;
     }
     if ((int)vlen > v->l->max_label_value_length) {
@@ -222,7 +230,7 @@ static int check_label(vctx_t *v, const label_t *ls, size_t n, size_t i, const c
         reject(v, "label_value_too_long", ns,
                "received a series whose label value length exceeds the limit, label: '%s', value: "
                "'%.200s' (truncated) series: '%.200s' (err-mimir-label-value-too-long)%s",
-               l->name, l->value, series, tail);
+               l->name, l->value, series_str(ls, n, sb), tail);
         return -1;
     }
     if (!labels_is_valid_utf8(l->value, vlen)) {
@@ -236,7 +244,7 @@ static int check_label(vctx_t *v, const label_t *ls, size_t n, size_t i, const c
         reject(v, "duplicate_label_names", ns,
                "received a series with duplicate label name, label: '%.200s' series: '%.200s' "
                "(err-mimir-duplicate-label-names)",
-               l->name, series);
+               l->name, series_str(ls, n, sb));
         return -1;
     }
     return 0;
@@ -247,7 +255,6 @@ static int validate_labels(vctx_t *v, const label_t *ls, size_t n, size_t ns)
 {
     buf_t sb;
     buf_init(&sb);
-    format_pairs(ls, n, &sb);
     int rc = -1;
     const char *name = metric_name(ls, n);
     char tail[256];
@@ -263,11 +270,11 @@ static int validate_labels(vctx_t *v, const label_t *ls, size_t n, size_t ns)
         reject(v, "max_label_names_per_series", ns,
                "received a series whose number of labels exceeds the limit (actual: %zu, limit: "
                "%d) series: '%.200s' (err-mimir-max-label-names-per-series)%s",
-               n, v->l->max_label_names_per_series, sb.data, tail);
+               n, v->l->max_label_names_per_series, series_str(ls, n, &sb), tail);
     } else {
         rc = 0;
         for (size_t i = 0; rc == 0 && i < n; i++) {
-            rc = check_label(v, ls, n, i, sb.data, ns);
+            rc = check_label(v, ls, n, i, &sb, ns);
         }
     }
     buf_fini(&sb);

@@ -187,6 +187,7 @@ static int replay_wal(tsdb_t *db, const tsdb_opts_t *o, err_t *err)
     uint64_t n_records = 0;
     int64_t t0 = time_mono_ms();
     int rc = tsdb__wal_open(&db->wal, wdir, o->wal_segment_bytes, &cb, &n_records, err);
+    db->wal.compress = o->wal_compression;
     free(wdir);
     if (rc < 0) {
         return -1;
@@ -216,6 +217,7 @@ static tsdb_t *tenant_open(tsdb_registry_t *r, const char *tenant, err_t *err)
     pthread_rwlock_init(&db->mu, NULL);
     pthread_mutex_init(&db->maint_mu, NULL);
     tsdb__head_init(&db->head, r->opts.block_range_ms);
+    db->head.ooo_window_ms = r->opts.out_of_order_window_ms;
     if (mkdir_p(db->dir, err) < 0 || load_blocks(db, err) < 0) {
         goto fail;
     }

@@ -27,6 +27,8 @@ typedef struct {
     int64_t retention_ms;         /* blocks wholly older than now - this are deleted; 0 keeps */
     int64_t wal_fsync_interval_ms; /* background fsync period; 0 = fsync before every ack */
     size_t wal_segment_bytes;     /* WAL segment size (128 MiB) */
+    int wal_compression;          /* snappy-compress WAL records (replay reads both) */
+    int64_t out_of_order_window_ms; /* limits.out_of_order_time_window; 0 rejects them */
     int64_t maintenance_interval_ms; /* how often cut/compaction/retention run (10 s) */
     int background;               /* 1: start the fsync + maintenance thread */
 } tsdb_opts_t;

@@ -6,6 +6,7 @@
  * SERIES records, accepted samples are logged as one SAMPLES record, and the framed records
  * go to the WAL in one write(2) before the lock is released and the push acknowledged.
  * Rejections carry Mimir's ingester messages. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +86,7 @@ void tsdb__metrics_maint(tsdb_t *db, int compactions, int checkpoints, size_t re
 
 typedef struct {
     buf_t series, samples;
+    tsdb_samples_enc_t enc; /* writes into samples */
     int64_t maxt;
 } wal_batch_t;
 
@@ -115,6 +117,10 @@ static const char *const msg_ooo =
 static const char *const msg_dup =
     "the sample has been rejected because another sample with the same timestamp, but a different "
     "value, has already been ingested (err-mimir-sample-duplicate-timestamp)";
+static const char *const msg_window =
+    "the sample has been rejected because another sample with a more recent timestamp has already "
+    "been ingested and this sample is beyond the out-of-order time window of %s "
+    "(err-mimir-sample-timestamp-too-old)";
 static const char *const msg_old =
     "the sample has been rejected because its timestamp is too old "
     "(err-mimir-sample-timestamp-too-old)";
@@ -126,11 +132,7 @@ static void append_samples(tsdb_t *db, tsdb_hseries_t *s, uint32_t id, const tsd
         int64_t t = in->samples[k].t;
         int rc = tsdb__head_append(&db->head, s, t, in->samples[k].v);
         if (rc == 0) {
-            uint64_t bits;
-            memcpy(&bits, &in->samples[k].v, sizeof(bits));
-            tsdb__put_uvarint(&wb->samples, id);
-            tsdb__put_varint(&wb->samples, t);
-            tsdb__put_u64(&wb->samples, bits);
+            tsdb__samples_put(&wb->enc, id, t, in->samples[k].v);
             if (t > wb->maxt) {
                 wb->maxt = t;
             }
@@ -140,7 +142,14 @@ static void append_samples(tsdb_t *db, tsdb_hseries_t *s, uint32_t id, const tsd
             continue;
         }
         res->n_failed++;
-        const char *msg = rc == -1 ? msg_ooo : rc == -2 ? msg_dup : msg_old;
+        char msg[512];
+        if (rc == -4) {
+            char win[32];
+            duration_format(db->head.ooo_window_ms, win, sizeof(win));
+            snprintf(msg, sizeof(msg), msg_window, win);
+        } else {
+            snprintf(msg, sizeof(msg), "%s", rc == -1 ? msg_ooo : rc == -2 ? msg_dup : msg_old);
+        }
         *(rc == -1 ? &res->n_out_of_order : rc == -2 ? &res->n_duplicate : &res->n_too_old) += 1;
         reject(res, msg, t, in->labels, in->n_labels);
     }
@@ -186,10 +195,10 @@ static int wal_flush(tsdb_t *db, wal_batch_t *wb, err_t *err)
     buf_t framed;
     buf_init(&framed);
     if (wb->series.len > 0) {
-        tsdb__wal_frame(&framed, TSDB_WAL_SERIES, &wb->series);
+        tsdb__wal_frame(&framed, TSDB_WAL_SERIES, &wb->series, db->wal.compress);
     }
     if (wb->samples.len > 0) {
-        tsdb__wal_frame(&framed, TSDB_WAL_SAMPLES, &wb->samples);
+        tsdb__wal_frame(&framed, TSDB_WAL_SAMPLES, &wb->samples, db->wal.compress);
     }
     int rc = tsdb__wal_write(&db->wal, &framed, wb->maxt, db->sync_each, err);
     buf_fini(&framed);
@@ -203,6 +212,7 @@ int tsdb_append(tsdb_t *db, const tsdb_series_in_t *in, size_t n, size_t max_ser
     wal_batch_t wb = {.maxt = INT64_MIN};
     buf_init(&wb.series);
     buf_init(&wb.samples);
+    wb.enc.payload = &wb.samples;
     pthread_rwlock_wrlock(&db->mu);
     for (size_t i = 0; i < n; i++) {
         uint32_t id;

@@ -339,7 +339,7 @@ tsdb_block_t *tsdb__block_merge(const char *dir, tsdb_block_t *const *bs, size_t
         const tsdb_block_t *b = bs[ents[i].block];
         const tsdb_bseries_t *s = &b->series[ents[i].id];
         if (n_out == 0 || !labels_equal(out[n_out - 1].labels, ents[i].ls)) {
-            out[n_out++] = (tsdb_bwrite_t){ents[i].ls, chunks + w, 0};
+            out[n_out++] = (tsdb_bwrite_t){.labels = ents[i].ls, .chunks = chunks + w};
         }
         memcpy(chunks + w, b->chunks + s->first, s->n * sizeof(*chunks));
         w += s->n;

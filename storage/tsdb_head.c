@@ -3,10 +3,12 @@
  * DESIGN: each series has closed chunks (exact-size heap bytes) and one open chunk being
  * appended to. A chunk is closed at 120 samples or when a sample crosses the end of the
  * block range the chunk started in, so that no chunk ever straddles two blocks: cutting a
- * block then just hands over whole chunks. Samples must arrive in time order per series
- * (out-of-order samples are rejected, as Mimir does by default); an identical re-send of the
- * last sample is ignored, a different value at the same timestamp rejected. Not
- * thread-safe: the tenant lock guards it. */
+ * block then just hands over whole chunks. Samples arrive in time order per series; an
+ * identical re-send of the last sample is ignored, a different value at the same timestamp
+ * rejected. Older samples are rejected (Mimir's default) unless the out-of-order window is
+ * set: then those no older than head maxt - window are kept uncompressed in a small sorted
+ * per-series array, merged at read time and re-encoded when their range is cut to a block.
+ * Not thread-safe: the tenant lock guards it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +34,7 @@ static void series_free(tsdb_hseries_t *s)
         free((void *)s->closed[i].data);
     }
     free(s->closed);
+    free(s->ooo);
     tsdb__xor_reset(&s->open);
     free(s);
 }
@@ -90,19 +93,67 @@ static void close_open(tsdb_head_t *h, tsdb_hseries_t *s)
     (void)h;
 }
 
+static void track_range(tsdb_head_t *h, int64_t t)
+{
+    if (t < h->mint) {
+        h->mint = t;
+    }
+    if (t > h->maxt) {
+        h->maxt = t;
+    }
+}
+
+/* Inserts into the sorted out-of-order array: 0 added, 1 identical, -2 other value. */
+static int ooo_insert(tsdb_head_t *h, tsdb_hseries_t *s, int64_t t, double v)
+{
+    uint32_t lo = 0, hi = s->n_ooo;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (s->ooo[mid].t < t) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    if (lo < s->n_ooo && s->ooo[lo].t == t) {
+        uint64_t a, b;
+        memcpy(&a, &v, sizeof(a));
+        memcpy(&b, &s->ooo[lo].v, sizeof(b));
+        return a == b ? 1 : -2;
+    }
+    if (s->n_ooo == s->cap_ooo) {
+        s->cap_ooo = s->cap_ooo == 0 ? 4 : s->cap_ooo * 2;
+        s->ooo = xrealloc(s->ooo, s->cap_ooo * sizeof(*s->ooo));
+    }
+    memmove(s->ooo + lo + 1, s->ooo + lo, (s->n_ooo - lo) * sizeof(*s->ooo));
+    s->ooo[lo] = (sample_t){t, v};
+    s->n_ooo++;
+    track_range(h, t);
+    return 0;
+}
+
 int tsdb__head_append(tsdb_head_t *h, tsdb_hseries_t *s, int64_t t, double v)
 {
     if (s->last_t != INT64_MIN && t <= s->last_t) {
-        if (t < s->last_t) {
+        if (t == s->last_t) {
+            uint64_t bits;
+            memcpy(&bits, &v, sizeof(bits));
+            return bits == s->last_bits ? 1 : -2;
+        }
+        if (h->ooo_window_ms <= 0) {
             return -1;
         }
-        uint64_t bits;
-        memcpy(&bits, &v, sizeof(bits));
-        return bits == s->last_bits ? 1 : -2;
+        if (t < h->maxt - h->ooo_window_ms || t < h->min_valid) {
+            return -4;
+        }
+        return ooo_insert(h, s, t, v);
     }
+    /* Prometheus' bound for new samples: half a block range behind the head's newest (or
+     * the out-of-order window when wider), and never into a range already cut. */
     int64_t lowest = h->min_valid;
-    if (h->maxt != INT64_MIN && h->maxt - h->range_ms / 2 > lowest) {
-        lowest = h->maxt - h->range_ms / 2;
+    int64_t back = h->range_ms / 2 > h->ooo_window_ms ? h->range_ms / 2 : h->ooo_window_ms;
+    if (h->maxt != INT64_MIN && h->maxt - back > lowest) {
+        lowest = h->maxt - back;
     }
     if (t < lowest) {
         return -3;
@@ -117,12 +168,7 @@ int tsdb__head_append(tsdb_head_t *h, tsdb_hseries_t *s, int64_t t, double v)
     tsdb__xor_append(&s->open, t, v);
     s->last_t = t;
     s->last_bits = s->open.v_bits;
-    if (t < h->mint) {
-        h->mint = t;
-    }
-    if (t > h->maxt) {
-        h->maxt = t;
-    }
+    track_range(h, t);
     return 0;
 }
 
@@ -149,7 +195,13 @@ static int series_truncate(tsdb_head_t *h, tsdb_hseries_t *s, int64_t before)
         s->n_closed -= drop;
         h->n_chunks -= drop;
     }
-    return s->n_closed == 0 && s->open.n == 0;
+    uint32_t keep = 0;
+    while (keep < s->n_ooo && s->ooo[keep].t < before) {
+        keep++; /* these went to the block with the chunks */
+    }
+    memmove(s->ooo, s->ooo + keep, (s->n_ooo - keep) * sizeof(*s->ooo));
+    s->n_ooo -= keep;
+    return s->n_closed == 0 && s->open.n == 0 && s->n_ooo == 0;
 }
 
 static void recompute_mint(tsdb_head_t *h)
@@ -193,9 +245,71 @@ int tsdb__head_series_range(const tsdb_hseries_t *s, int64_t *mint, int64_t *max
         *mint = s->closed[0].mint;
     } else if (s->open.n > 0) {
         *mint = s->open.mint;
+    } else if (s->n_ooo > 0) {
+        *mint = s->ooo[0].t;
     } else {
         return 0;
     }
-    *maxt = s->open.n > 0 ? s->open.t : s->closed[s->n_closed - 1].maxt;
+    if (s->open.n > 0) {
+        *maxt = s->open.t;
+    } else if (s->n_closed > 0) {
+        *maxt = s->closed[s->n_closed - 1].maxt;
+    } else {
+        *maxt = s->ooo[s->n_ooo - 1].t;
+    }
+    if (s->n_ooo > 0 && s->ooo[0].t < *mint) {
+        *mint = s->ooo[0].t;
+    }
     return 1;
+}
+
+size_t tsdb__merge_samples(const tsdb_chunk_t *cs, size_t n_cs, const sample_t *extra,
+                           size_t n_extra, int64_t mint, int64_t maxt, sample_t **out)
+{
+    size_t cap = n_extra + 1, n = 0, j = 0;
+    for (size_t i = 0; i < n_cs; i++) {
+        cap += cs[i].n;
+    }
+    sample_t *v = xmalloc(cap * sizeof(*v));
+    for (size_t i = 0; i < n_cs; i++) {
+        tsdb_xor_dec_t d;
+        sample_t smp;
+        tsdb__xor_dec_init(&d, cs[i].data, cs[i].len, cs[i].n);
+        while (tsdb__xor_next(&d, &smp.t, &smp.v) == 1) {
+            while (j < n_extra && extra[j].t < smp.t) {
+                v[n++] = extra[j++];
+            }
+            if (j < n_extra && extra[j].t == smp.t) {
+                j++; /* the in-order sample wins */
+            }
+            v[n++] = smp;
+        }
+    }
+    while (j < n_extra) {
+        v[n++] = extra[j++];
+    }
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].t >= mint && v[i].t <= maxt && (w == 0 || v[i].t > v[w - 1].t)) {
+            v[w++] = v[i];
+        }
+    }
+    *out = v;
+    return w;
+}
+
+size_t tsdb__encode_chunks(const sample_t *ss, size_t n, tsdb_chunk_t **out)
+{
+    size_t n_chunks = (n + TSDB_CHUNK_SAMPLES - 1) / TSDB_CHUNK_SAMPLES;
+    tsdb_chunk_t *cs = xcalloc(n_chunks + 1, sizeof(*cs));
+    for (size_t c = 0; c < n_chunks; c++) {
+        tsdb_xor_enc_t e = {0};
+        size_t from = c * TSDB_CHUNK_SAMPLES;
+        for (size_t i = from; i < n && i < from + TSDB_CHUNK_SAMPLES; i++) {
+            tsdb__xor_append(&e, ss[i].t, ss[i].v);
+        }
+        cs[c] = (tsdb_chunk_t){e.buf, (e.nbits + 7) / 8, e.n, e.mint, e.t};
+    }
+    *out = cs;
+    return n_chunks;
 }

@@ -105,6 +105,8 @@ typedef struct {
     int64_t open_end;    /* exclusive end of the block range the open chunk belongs to */
     int64_t last_t;      /* INT64_MIN before the first sample */
     uint64_t last_bits;  /* value bits of the last sample, to tell re-sends from conflicts */
+    sample_t *ooo;       /* out-of-order samples (before last_t), sorted; NULL when none */
+    uint32_t n_ooo, cap_ooo;
 } tsdb_hseries_t;
 
 typedef struct {
@@ -114,6 +116,7 @@ typedef struct {
     int64_t mint, maxt;   /* of samples in the head; INT64_MAX/INT64_MIN when empty */
     int64_t min_valid;    /* samples before this are in blocks */
     int64_t range_ms;
+    int64_t ooo_window_ms; /* 0: out-of-order samples are rejected */
     size_t n_chunks;
 } tsdb_head_t;
 
@@ -123,7 +126,8 @@ void tsdb__head_fini(tsdb_head_t *h);
 tsdb_hseries_t *tsdb__head_add_series(tsdb_head_t *h, int64_t id, labels_t *ls, uint64_t hash,
                                       uint32_t *out_id);
 /* Appends one sample after order checks: 0 ok, 1 identical duplicate (ignored),
- * -1 out of order, -2 duplicate timestamp with another value, -3 too old. */
+ * -1 out of order, -2 duplicate timestamp with another value, -3 too old, -4 out of order
+ * and beyond the out-of-order window. Inside the window, older samples go to s->ooo. */
 int tsdb__head_append(tsdb_head_t *h, tsdb_hseries_t *s, int64_t t, double v);
 /* Closes open chunks whose range ends at or before `before`. */
 void tsdb__head_close_chunks(tsdb_head_t *h, int64_t before);
@@ -134,6 +138,7 @@ int tsdb__head_series_range(const tsdb_hseries_t *s, int64_t *mint, int64_t *max
 /* ---- WAL (tsdb_wal.c) ---- */
 #define TSDB_WAL_SERIES 1
 #define TSDB_WAL_SAMPLES 2
+#define TSDB_WAL_SNAPPY 0x80 /* type flag: the payload is snappy-compressed */
 
 typedef struct {
     uint32_t seg;
@@ -149,6 +154,7 @@ typedef struct {
     tsdb_wal_seg_t *old;    /* closed segments still on disk */
     size_t n_old, cap_old;
     int dirty;
+    int compress;           /* snappy-compress record payloads */
 } tsdb_wal_t;
 
 typedef struct {
@@ -162,8 +168,17 @@ typedef struct {
 int tsdb__wal_open(tsdb_wal_t *w, const char *dir, uint64_t max_seg_bytes,
                    const tsdb_wal_replay_t *cb, uint64_t *n_records, err_t *err);
 void tsdb__wal_close(tsdb_wal_t *w);
-/* Frames one record of `type` around payload into out (header + CRC32C). */
-void tsdb__wal_frame(buf_t *out, int type, const buf_t *payload);
+/* Frames one record of `type` around payload into out (header + CRC32C), compressing the
+ * payload with snappy when `compress`. */
+void tsdb__wal_frame(buf_t *out, int type, const buf_t *payload, int compress);
+/* SAMPLES payload writer: ids and timestamps delta-coded against the record's first sample. */
+typedef struct {
+    buf_t *payload;
+    int started;
+    int64_t base_t;
+    uint32_t prev_id;
+} tsdb_samples_enc_t;
+void tsdb__samples_put(tsdb_samples_enc_t *e, uint32_t id, int64_t t, double v);
 /* One write(2) of framed records; fsync too when `sync`. */
 int tsdb__wal_write(tsdb_wal_t *w, const buf_t *framed, int64_t maxt, int sync, err_t *err);
 int tsdb__wal_sync_fd(tsdb_wal_t *w); /* dup of the current fd for an unlocked fsync, or -1 */
@@ -196,7 +211,15 @@ typedef struct {
     labels_t *labels; /* borrowed */
     const tsdb_chunk_t *chunks;
     size_t n;
+    int owns_data; /* chunks' bytes were re-encoded for this write (free them after) */
 } tsdb_bwrite_t;
+
+/* Decodes chunks (time-ordered) and merges sorted extra samples into one sorted array with
+ * unique timestamps (chunk samples win); keeps t in [mint, maxt]. *out is heap (free). */
+size_t tsdb__merge_samples(const tsdb_chunk_t *cs, size_t n_cs, const sample_t *extra,
+                           size_t n_extra, int64_t mint, int64_t maxt, sample_t **out);
+/* Encodes sorted samples into chunks of at most TSDB_CHUNK_SAMPLES (heap data). */
+size_t tsdb__encode_chunks(const sample_t *ss, size_t n, tsdb_chunk_t **out);
 
 /* Writes a block file atomically (tmp + rename) in `dir`; series must be sorted by labels. */
 int tsdb__block_write(const char *dir, int64_t mint, int64_t maxt, const tsdb_bwrite_t *series,

@@ -39,23 +39,47 @@ static int cmp_bwrite(const void *a, const void *b)
     return labels_cmp(x->labels, y->labels);
 }
 
-/* Under the write lock: descriptors (copied) of every closed chunk ending before b. */
+/* Chunks of s for the block ending at b: its closed chunks before b, re-encoded together
+ * with its out-of-order samples before b when it has any. */
+static int series_block_chunks(const tsdb_hseries_t *s, int64_t b, tsdb_bwrite_t *w)
+{
+    uint32_t k = 0, n_ooo = 0;
+    while (k < s->n_closed && s->closed[k].maxt < b) {
+        k++;
+    }
+    while (n_ooo < s->n_ooo && s->ooo[n_ooo].t < b) {
+        n_ooo++;
+    }
+    if (k == 0 && n_ooo == 0) {
+        return 0;
+    }
+    if (n_ooo == 0) {
+        tsdb_chunk_t *cs = xmalloc(k * sizeof(*cs));
+        memcpy(cs, s->closed, k * sizeof(*cs));
+        w->chunks = cs;
+        w->n = k;
+        return 1;
+    }
+    sample_t *merged;
+    size_t n = tsdb__merge_samples(s->closed, k, s->ooo, n_ooo, INT64_MIN, b - 1, &merged);
+    tsdb_chunk_t *cs;
+    w->n = tsdb__encode_chunks(merged, n, &cs);
+    w->chunks = cs;
+    w->owns_data = 1;
+    free(merged);
+    return 1;
+}
+
+/* Under the write lock: what every series contributes to the block ending at b. */
 static tsdb_bwrite_t *gather(tsdb_head_t *h, int64_t b, size_t *n_out)
 {
     tsdb_bwrite_t *out = xcalloc(h->ix.n_live + 1, sizeof(*out));
     size_t n = 0;
     for (uint32_t id = 0; id < h->ix.n; id++) {
         tsdb_hseries_t *s = h->series[id];
-        uint32_t k = 0;
-        while (s != NULL && k < s->n_closed && s->closed[k].maxt < b) {
-            k++;
+        if (s != NULL && series_block_chunks(s, b, &out[n])) {
+            out[n++].labels = labels_ref(h->ix.labels[id]);
         }
-        if (k == 0) {
-            continue;
-        }
-        tsdb_chunk_t *cs = xmalloc(k * sizeof(*cs));
-        memcpy(cs, s->closed, k * sizeof(*cs));
-        out[n++] = (tsdb_bwrite_t){labels_ref(h->ix.labels[id]), cs, k};
     }
     *n_out = n;
     return out;
@@ -65,12 +89,15 @@ static void bwrite_free(tsdb_bwrite_t *v, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         labels_unref(v[i].labels);
+        for (size_t k = 0; v[i].owns_data && k < v[i].n; k++) {
+            free((void *)v[i].chunks[k].data);
+        }
         free((void *)v[i].chunks);
     }
     free(v);
 }
 
-static void checkpoint_records(const tsdb_head_t *h, buf_t *framed)
+static void checkpoint_records(const tsdb_head_t *h, int compress, buf_t *framed)
 {
     buf_t payload;
     buf_init(&payload);
@@ -79,7 +106,7 @@ static void checkpoint_records(const tsdb_head_t *h, buf_t *framed)
             tsdb__series_record(&payload, id, h->ix.labels[id]);
         }
         if (payload.len > (1u << 20) || (id + 1 == h->ix.n && payload.len > 0)) {
-            tsdb__wal_frame(framed, TSDB_WAL_SERIES, &payload);
+            tsdb__wal_frame(framed, TSDB_WAL_SERIES, &payload, compress);
             buf_reset(&payload);
         }
     }
@@ -95,7 +122,7 @@ static int finish_cut(tsdb_t *db, tsdb_block_t *blk, int64_t b, size_t *removed,
     *removed += live - db->head.ix.n_live;
     buf_t framed;
     buf_init(&framed);
-    checkpoint_records(&db->head, &framed);
+    checkpoint_records(&db->head, db->wal.compress, &framed);
     int rc = tsdb__wal_checkpoint(&db->wal, &framed, b, err);
     buf_fini(&framed);
     return rc;

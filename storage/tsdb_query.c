@@ -7,7 +7,8 @@
  * bytes into the query arena (an allocation per series, never per sample). Label sets are
  * interned, so the same series in the head and in several blocks is one pointer; select
  * merges by sorting and dropping equal neighbours. Iterators walk the chunk list in time
- * order and drop any sample not after the previous one (overlaps at block edges). */
+ * order and drop any sample not after the previous one (overlaps at block edges). A series
+ * with out-of-order head samples in range is merged once into a sorted array instead. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,8 @@ typedef struct {
 
 typedef struct {
     series_iter_t base;
+    const sample_t *arr; /* merged samples (out-of-order case); NULL: decode chunks */
+    size_t n_arr, pos;
     const tsdb_chunk_t *chunks;
     size_t n, next_chunk;
     tsdb_xor_dec_t dec;
@@ -80,13 +83,28 @@ static int iter_step(titer_t *it, int64_t skip_before, sample_t *out, err_t *err
     }
 }
 
+static int arr_step(titer_t *it, int64_t skip_before, sample_t *out)
+{
+    while (it->pos < it->n_arr && it->arr[it->pos].t < skip_before) {
+        it->pos++;
+    }
+    if (it->pos >= it->n_arr) {
+        it->done = 1;
+        return 0;
+    }
+    it->cur = it->arr[it->pos++];
+    it->has_cur = 1;
+    *out = it->cur;
+    return 1;
+}
+
 static int iter_next(series_iter_t *base, sample_t *out, err_t *err)
 {
     titer_t *it = (titer_t *)base;
     if (it->done) {
         return 0;
     }
-    return iter_step(it, it->mint, out, err);
+    return it->arr != NULL ? arr_step(it, it->mint, out) : iter_step(it, it->mint, out, err);
 }
 
 static int iter_seek(series_iter_t *base, int64_t ts, sample_t *out, err_t *err)
@@ -99,7 +117,8 @@ static int iter_seek(series_iter_t *base, int64_t ts, sample_t *out, err_t *err)
     if (it->done) {
         return 0;
     }
-    return iter_step(it, ts > it->mint ? ts : it->mint, out, err);
+    int64_t from = ts > it->mint ? ts : it->mint;
+    return it->arr != NULL ? arr_step(it, from, out) : iter_step(it, from, out, err);
 }
 
 static const series_iter_ops_t titer_ops = {iter_next, iter_seek};
@@ -147,8 +166,27 @@ static tsdb_chunk_t copy_chunk(arena_t *a, const uint8_t *data, uint32_t len, ui
     return (tsdb_chunk_t){copy, copy == NULL ? 0 : len, copy == NULL ? 0 : n, mint, maxt};
 }
 
+/* Under the read lock: the series' out-of-order samples within the range, copied. */
+static void head_ooo(tq_t *q, arena_t *a, const tsdb_hseries_t *s, sample_t **out, size_t *n)
+{
+    uint32_t from = 0, to = s->n_ooo;
+    while (from < to && s->ooo[from].t < q->base.mint) {
+        from++;
+    }
+    while (to > from && s->ooo[to - 1].t > q->base.maxt) {
+        to--;
+    }
+    *n = 0;
+    *out = to > from ? arena_alloc(a, (to - from) * sizeof(**out)) : NULL;
+    if (*out != NULL) {
+        memcpy(*out, s->ooo + from, (to - from) * sizeof(**out));
+        *n = to - from;
+    }
+}
+
 /* Under the read lock. */
-static void head_chunks(tq_t *q, arena_t *a, const labels_t *ls, chunk_vec_t *cv)
+static void head_chunks(tq_t *q, arena_t *a, const labels_t *ls, chunk_vec_t *cv, sample_t **ooo,
+                        size_t *n_ooo)
 {
     const tsdb_head_t *h = &q->db->head;
     int64_t id = tsdb__index_find(&h->ix, ls);
@@ -166,24 +204,33 @@ static void head_chunks(tq_t *q, arena_t *a, const labels_t *ls, chunk_vec_t *cv
         vec_push(a, cv, copy_chunk(a, s->open.buf, (s->open.nbits + 7) / 8, s->open.n,
                                    s->open.mint, s->open.t));
     }
+    head_ooo(q, a, s, ooo, n_ooo);
 }
 
 static series_iter_t *q_iter(querier_t *base, arena_t *a, const series_t *s, err_t *err)
 {
     tq_t *q = (tq_t *)base;
     chunk_vec_t cv = {NULL, 0, 0};
+    sample_t *ooo = NULL;
+    size_t n_ooo = 0;
     if (q->db != NULL) {
         for (size_t i = 0; i < q->n_blocks; i++) {
             block_chunks(q, a, q->blocks[i], s->labels, &cv);
         }
         pthread_rwlock_rdlock(&q->db->mu);
-        head_chunks(q, a, s->labels, &cv);
+        head_chunks(q, a, s->labels, &cv, &ooo, &n_ooo);
         pthread_rwlock_unlock(&q->db->mu);
     }
     titer_t *it = arena_calloc(a, sizeof(*it));
     if (it == NULL) {
         err_set(err, ERR_EXECUTION, "query memory budget exceeded");
         return NULL;
+    }
+    if (n_ooo > 0) {
+        sample_t *merged;
+        it->n_arr = tsdb__merge_samples(cv.v, cv.n, ooo, n_ooo, q->base.mint, q->base.maxt, &merged);
+        it->arr = merged;
+        arena_on_free(a, free, merged);
     }
     it->base.ops = &titer_ops;
     it->chunks = cv.v;

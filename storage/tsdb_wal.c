@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <snappy-c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,21 +51,50 @@ static int write_all(int fd, const void *data, size_t n)
     return 0;
 }
 
-void tsdb__wal_frame(buf_t *out, int type, const buf_t *payload)
+void tsdb__wal_frame(buf_t *out, int type, const buf_t *payload, int compress)
 {
     uint8_t hdr[REC_HEADER];
-    uint32_t len = (uint32_t)payload->len;
+    const char *data = payload->data;
+    size_t n = payload->len;
+    char *packed = NULL;
+    if (compress && n > 64) {
+        size_t cap = snappy_max_compressed_length(n);
+        packed = xmalloc(cap);
+        if (snappy_compress(payload->data, n, packed, &cap) == SNAPPY_OK && cap < n) {
+            data = packed;
+            n = cap;
+            type |= TSDB_WAL_SNAPPY;
+        }
+    }
     uint8_t t = (uint8_t)type;
-    uint32_t crc = tsdb__crc32c(tsdb__crc32c(0, &t, 1), payload->data, payload->len);
+    uint32_t len = (uint32_t)n;
+    uint32_t crc = tsdb__crc32c(tsdb__crc32c(0, &t, 1), data, n);
     hdr[0] = t;
     for (int i = 0; i < 4; i++) {
         hdr[1 + i] = (uint8_t)(len >> (8 * i));
         hdr[5 + i] = (uint8_t)(crc >> (8 * i));
     }
     buf_append(out, hdr, sizeof(hdr));
-    if (payload->len > 0) {
-        buf_append(out, payload->data, payload->len);
+    if (n > 0) {
+        buf_append(out, data, n);
     }
+    free(packed);
+}
+
+void tsdb__samples_put(tsdb_samples_enc_t *e, uint32_t id, int64_t t, double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof(bits));
+    if (!e->started) {
+        tsdb__put_varint(e->payload, t);
+        e->base_t = t;
+        e->prev_id = 0;
+        e->started = 1;
+    }
+    tsdb__put_varint(e->payload, (int64_t)id - (int64_t)e->prev_id);
+    tsdb__put_varint(e->payload, t - e->base_t);
+    tsdb__put_u64(e->payload, bits);
+    e->prev_id = id;
 }
 
 void tsdb__series_record(buf_t *payload, uint32_t id, const labels_t *ls)
@@ -114,20 +144,46 @@ static int replay_series(const tsdb_wal_replay_t *cb, tsdb_reader_t *r)
 
 static int replay_samples(const tsdb_wal_replay_t *cb, tsdb_reader_t *r, int64_t *maxt)
 {
+    int64_t base, id = 0;
+    if (r->len > 0 && tsdb__get_varint(r, &base) < 0) {
+        return -1;
+    }
     while (r->pos < r->len) {
-        uint64_t id, bits;
-        int64_t t;
+        int64_t did, dt;
+        uint64_t bits;
         double v;
-        if (tsdb__get_uvarint(r, &id) < 0 || tsdb__get_varint(r, &t) < 0 ||
-            tsdb__get_u64(r, &bits) < 0) {
+        if (tsdb__get_varint(r, &did) < 0 || tsdb__get_varint(r, &dt) < 0 ||
+            tsdb__get_u64(r, &bits) < 0 || id + did < 0 || id + did > UINT32_MAX) {
             return -1;
         }
+        id += did;
         memcpy(&v, &bits, sizeof(v));
-        cb->sample(cb->ctx, (uint32_t)id, t, v);
-        if (t > *maxt) {
-            *maxt = t;
+        cb->sample(cb->ctx, (uint32_t)id, base + dt, v);
+        if (base + dt > *maxt) {
+            *maxt = base + dt;
         }
     }
+    return 0;
+}
+
+/* The payload of a record as stored: decompressed into *tmp when flagged. */
+static int record_payload(uint8_t type, uint8_t *data, uint32_t len, uint8_t **tmp, size_t *cap,
+                          tsdb_reader_t *r)
+{
+    if ((type & TSDB_WAL_SNAPPY) == 0) {
+        *r = (tsdb_reader_t){data, len, 0};
+        return 0;
+    }
+    size_t ulen;
+    if (snappy_uncompressed_length((const char *)data, len, &ulen) != SNAPPY_OK ||
+        ulen > (1u << 30)) {
+        return -1;
+    }
+    xgrow((void **)tmp, cap, ulen + 1, 1);
+    if (snappy_uncompress((const char *)data, len, (char *)*tmp, &ulen) != SNAPPY_OK) {
+        return -1;
+    }
+    *r = (tsdb_reader_t){*tmp, ulen, 0};
     return 0;
 }
 
@@ -140,8 +196,8 @@ static size_t replay_file(const char *path, const tsdb_wal_replay_t *cb, int64_t
     if (f == NULL) {
         return 0;
     }
-    size_t good = 0, cap = 0;
-    uint8_t *payload = NULL;
+    size_t good = 0, cap = 0, plain_cap = 0;
+    uint8_t *payload = NULL, *plain = NULL;
     for (;;) {
         uint8_t hdr[REC_HEADER];
         size_t k = fread(hdr, 1, sizeof(hdr), f);
@@ -163,10 +219,14 @@ static size_t replay_file(const char *path, const tsdb_wal_replay_t *cb, int64_t
             *corrupt = 1;
             break;
         }
-        tsdb_reader_t r = {payload, len, 0};
-        int rc = hdr[0] == TSDB_WAL_SERIES    ? replay_series(cb, &r)
-                 : hdr[0] == TSDB_WAL_SAMPLES ? replay_samples(cb, &r, maxt)
-                                              : 0;
+        tsdb_reader_t r;
+        uint8_t type = hdr[0] & (uint8_t)~TSDB_WAL_SNAPPY;
+        int rc = record_payload(hdr[0], payload, len, &plain, &plain_cap, &r);
+        if (rc == 0) {
+            rc = type == TSDB_WAL_SERIES    ? replay_series(cb, &r)
+                 : type == TSDB_WAL_SAMPLES ? replay_samples(cb, &r, maxt)
+                                            : 0;
+        }
         if (rc < 0) {
             *corrupt = 1;
             break;
@@ -175,6 +235,7 @@ static size_t replay_file(const char *path, const tsdb_wal_replay_t *cb, int64_t
         (*n_records)++;
     }
     free(payload);
+    free(plain);
     fclose(f);
     return good;
 }

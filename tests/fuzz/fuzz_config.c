@@ -1,7 +1,8 @@
 /* tests/fuzz/fuzz_config.c - libFuzzer target for the YAML configuration loader.
- * The first input byte picks the program (promd, logd, alertd, rulesync), the rest is the
- * YAML text. Invariants: loading never crashes; a loaded config dumps to YAML that loads
- * again, and that second load dumps to the same text. */
+ * The first input byte picks the program (bits 0-1: promd, logd, alertd, rulesync) and the
+ * document kind (bit 2: a runtime `overrides:` file instead of a configuration); the rest is
+ * the YAML text. Invariants: loading never crashes or leaks; a loaded config dumps to YAML
+ * that loads again, and that second load dumps to the same text. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     cfg_program_t prog = (cfg_program_t)(data[0] % 4);
     err_t err = {0};
+    if (data[0] & 4) {
+        cfg_t *base = cfg_parse(prog, "", 0, "empty.yaml", &err);
+        cfg_overrides_free(cfg_overrides_parse(base, (const char *)data + 1, size - 1,
+                                               "fuzz.yaml", &err));
+        cfg_unref(base);
+        return 0;
+    }
     cfg_t *c = cfg_parse(prog, (const char *)data + 1, size - 1, "fuzz.yaml", &err);
     if (c == NULL) {
         return 0;

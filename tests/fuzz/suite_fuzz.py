@@ -31,6 +31,9 @@ def main():
         return 0
     ok, log = build()
     if not ok:
+        # Another make may have been rewriting the shared fuzz library at the same moment.
+        ok, log = build()
+    if not ok:
         for line in log.strip().split("\n")[-30:]:
             print("    " + line)
         print("FAIL build of fuzz targets")

@@ -5,7 +5,7 @@ directory, so the default ./data lands there), with an optional generated config
 stopped by PID (SIGTERM, then SIGKILL after a timeout) and always cleaned up: after each test
 by the Runner, and at interpreter exit otherwise. Standard library only.
 
-    from harness import Daemon, Runner, check_eq
+    from harness import Daemon, Runner, check_eq, wait_until
     run = Runner()
 
     @run.test
@@ -239,6 +239,24 @@ def _on_term(signum, frame):
 
 
 signal.signal(signal.SIGTERM, _on_term)
+
+
+def wait_until(fn, timeout=10.0, interval=0.1, what="condition"):
+    """Polls fn() until it returns a truthy value (returned) or raises AssertionError after
+    `timeout` seconds with the last value or exception, e.g. waiting for an alert to fire."""
+    deadline = time.time() + timeout
+    last = None
+    while True:
+        try:
+            last = fn()
+            if last:
+                return last
+        except (OSError, ValueError, KeyError, IndexError) as e:  # not up yet, partial JSON
+            last = e
+        if time.time() >= deadline:
+            raise AssertionError("timed out after %.1fs waiting for %s (last: %r)" %
+                                 (timeout, what, last))
+        time.sleep(interval)
 
 
 # ---- assertions ---------------------------------------------------------------------------

@@ -2,11 +2,12 @@
 """The four daemons' shared behaviour: start with no config, common routes, errors, tenancy,
 signals, reload, and bad configs. Last line: "N passed, N failed"."""
 import os
+import shutil
 import signal
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Daemon, Runner, check, check_eq, check_in, run_program  # noqa: E402
+from harness import ROOT, Daemon, Runner, check, check_eq, check_in, run_program  # noqa: E402
 
 PROGRAMS = ["herald-promd", "herald-logd", "herald-alertd", "herald-rulesync"]
 # request-duration histogram of each program (Mimir: cortex_, Loki: loki_; Alloy: none)
@@ -230,6 +231,37 @@ def keeps_serving_under_parallel_clients():
     for t in threads:
         t.join()
     check_eq(errors, [], "errors under load")
+
+
+def example_daemon(prog):
+    """A daemon on the `make run` config, its relative paths resolved in its temp dir."""
+    examples = os.path.join(ROOT, "config", "examples")
+    with open(os.path.join(examples, prog + ".yaml")) as f:
+        d = Daemon(prog, config=f.read())
+    os.makedirs(os.path.join(d.tmp, "config", "examples"))
+    shutil.copy(os.path.join(examples, "alertmanager-fallback.yaml"),
+                os.path.join(d.tmp, "config", "examples"))
+    return d.start()
+
+
+@run.test
+def make_run_configs_load():
+    for prog in ("herald-promd", "herald-logd"):
+        d = example_daemon(prog)
+        cfg = d.get("/config").text
+        check_in("tenant_label_name: tenant", cfg, prog)
+        check_in("ruler_evaluation_delay_duration: 0s", cfg, prog)
+        check_in("alertmanager_url: http://localhost:9009/alertmanager", cfg, prog)
+        d.cleanup()
+
+
+@run.test
+def make_run_fallback_routes_tenants():
+    d = example_daemon("herald-promd")
+    r = d.get("/alertmanager/api/v2/status", headers={"X-Scope-OrgID": "stage"})
+    check_eq(r.status, 200, "fallback Alertmanager for a tenant without config: %r" % r)
+    check_in('tenant=\\"stage\\"', r.text, "fallback routing in the status")
+    check_in("prod-receiver", r.text, "fallback receivers")
 
 
 run.main()

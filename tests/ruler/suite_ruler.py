@@ -168,6 +168,41 @@ def promd_read_api_shape_and_filters():
                         "error": ""}, "alerts, none")
 
 
+@run.test
+def promd_restart_keeps_pending_and_firing_alerts():
+    d = promd()
+    d.start()
+    group = ("name: restart\ninterval: 1s\nrules:\n"
+             "  - alert: SlowOne\n    expr: flag > 0\n    for: 1h\n"
+             "  - alert: FastOne\n    expr: flag > 0\n")
+    check_eq(d.post(CFG + "/ns", group, h("prod")).status, 202, "POST")
+    check_eq(push(d, "prod", ["flag{job=\"x\"} 1 %d" % int(time.time() * 1000)]).status, 200,
+             "push")
+
+    def states():
+        out = {}
+        for g in d.get("/prometheus/api/v1/rules", h("prod")).json()["data"]["groups"]:
+            for r in g["rules"]:
+                for a in r.get("alerts", []):
+                    out[r["name"]] = (a["state"], a["activeAt"])
+        return out if len(out) == 2 else None
+    before = wait_for(states, what="both alerts active")
+    check_eq((before["SlowOne"][0], before["FastOne"][0]), ("pending", "firing"), "states")
+    time.sleep(1.5)  # a few more evaluations write ALERTS_FOR_STATE
+    d.stop()
+    d.start()
+    after = wait_for(states, what="alerts after restart")
+    # ALERTS_FOR_STATE keeps activeAt in whole seconds, as Prometheus does
+    check_eq((after["FastOne"][0], after["FastOne"][1][:19]),
+             (before["FastOne"][0], before["FastOne"][1][:19]),
+             "firing alert keeps activeAt, stays firing")
+    check_eq(after["SlowOne"][0], "pending", "pending alert still pending")
+    t0, t1 = (time.mktime(time.strptime(x[1][:19], "%Y-%m-%dT%H:%M:%S"))
+              for x in (before["SlowOne"], after["SlowOne"]))
+    check(0 <= t1 - t0 <= 15, "pending activeAt restored, shifted by the outage only: %r -> %r"
+          % (before["SlowOne"], after["SlowOne"]))
+
+
 # ---- herald-logd ---------------------------------------------------------------------------
 
 @run.test

@@ -2,7 +2,9 @@
  * (format: ../shared/conformance/promql/README.md). Loads series into a memstore, runs each
  * eval through the engine and compares results, errors and annotations.
  *
- * Usage: promql_test [-v] [-k known_failures.txt] file.test...
+ * Usage: promql_test [-v] [-2] [-e epsilon] [-k known_failures.txt] file.test...
+ * -2: engine settings of a Prometheus 2.x/3.x default install (for differential tests)
+ * instead of the ones upstream's test scripts assume (delayed name removal, 10k samples).
  * Per file it prints one line:
  *   FILE <name> passed=P failed=F known=K skipped_nh=N exp_passed=X exp_total=Y
  * and, for each failure, `FAIL <name>:<line>: <expr>: <reason>` (known failures print as
@@ -459,6 +461,13 @@ static int parse_eval_head(eval_t *ev, char *line)
 
 /* ---- comparison --------------------------------------------------------------------------- */
 
+/* Relative tolerance of value comparisons: upstream's 1e-6, or -e for differential runs. */
+static struct {
+    double epsilon;
+    int delayed_names;
+    size_t max_samples;
+} cfg_ = {1e-6, 1, 10000};
+
 static int float_eq(double a, double b)
 {
     if (sample_is_stale(a) || sample_is_stale(b)) {
@@ -469,9 +478,9 @@ static int float_eq(double a, double b)
     }
     double sum = fabs(a) + fabs(b), diff = fabs(a - b);
     if (a == 0 || b == 0 || sum < 2.2250738585072014e-308) {
-        return diff < 1e-6 * 2.2250738585072014e-308;
+        return diff < cfg_.epsilon * 2.2250738585072014e-308;
     }
-    return diff / fmin(sum, 1.7976931348623157e308) < 1e-6;
+    return diff / fmin(sum, 1.7976931348623157e308) < cfg_.epsilon;
 }
 
 static void fmt_labels(const labels_t *ls, char *out, size_t n)
@@ -646,7 +655,7 @@ static int run_once(runner_t *r, eval_t *ev, int64_t t, int pin, char *why, size
     arena_t *a = arena_new(0, NULL);
     err_t err = {0};
     promql_result_t res;
-    promql_opts_t opts = {.max_samples = 10000, .timeout_ms = 100000};
+    promql_opts_t opts = {.max_samples = cfg_.max_samples, .timeout_ms = 100000, .delayed_name_removal = cfg_.delayed_names};
     int rc = -1;
     promql_expr_t *e = promql_parse_flags(
         a, ev->expr, PROMQL_PARSE_EXPERIMENTAL_FUNCS | PROMQL_PARSE_DURATION_EXPR, &err);
@@ -693,7 +702,7 @@ static int run_range_mode(runner_t *r, eval_t *ev, char *why, size_t wn)
     arena_t *a = arena_new(0, NULL);
     err_t err = {0};
     promql_result_t res;
-    promql_opts_t opts = {.max_samples = 10000, .timeout_ms = 100000};
+    promql_opts_t opts = {.max_samples = cfg_.max_samples, .timeout_ms = 100000, .delayed_name_removal = cfg_.delayed_names};
     int ok = 0;
     promql_expr_t *e = promql_parse_flags(
         a, ev->expr, PROMQL_PARSE_EXPERIMENTAL_FUNCS | PROMQL_PARSE_DURATION_EXPR, &err);
@@ -990,6 +999,12 @@ int main(int argc, char **argv)
     for (; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "-v") == 0) {
             base.verbose = 1;
+        } else if (strcmp(argv[i], "-2") == 0) {
+            /* Prometheus 2.x defaults: names dropped at once, no test sample limit */
+            cfg_.delayed_names = 0;
+            cfg_.max_samples = 50000000;
+        } else if (strcmp(argv[i], "-e") == 0 && i + 1 < argc) {
+            cfg_.epsilon = strtod(argv[++i], NULL);
         } else if (strcmp(argv[i], "-k") == 0 && i + 1 < argc) {
             base.known = read_lines(argv[++i], &base.n_known);
         }

@@ -15,6 +15,7 @@
  *   json: data is the dot as JSON; plain Go built-ins only. */
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/buf.h"
@@ -98,7 +99,9 @@ static int run_prom(const json_t *c, buf_t *out, err_t *err)
         .labels = ls.ls, .n_labels = ls.n, .external_labels = ext.ls,
         .n_external_labels = ext.n,
         .external_url = json_string_value(json_object_get(d, "externalURL")),
-        .value = json_number_value(json_object_get(d, "value")),
+        .value = json_is_string(json_object_get(d, "value"))
+                     ? strtod(json_string_value(json_object_get(d, "value")), NULL)
+                     : json_number_value(json_object_get(d, "value")),
         .query = fake_query, .query_arg = json_object_get(d, "queries"),
     };
     int rc = tmpl_prom_expand(NULL, "__alert_A", json_string_value(json_object_get(c, "template")),

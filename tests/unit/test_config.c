@@ -141,7 +141,9 @@ TEST(contract_configs_load)
                                 "  filesystem:\n"
                                 "    dir: /data/mimir/alertmanager-configs\n"
                                 "limits:\n"
-                                "  ruler_evaluation_delay_duration: 0s\n";
+                                "  ruler_evaluation_delay_duration: 0s\n"
+                                "  ruler_external_labels:\n"
+                                "    cluster: eu\n";
     err_t err = {0};
     cfg_t *c = parse(CFG_PROMD, promd, &err);
     ASSERT_NOT_NULL(c);
@@ -152,6 +154,8 @@ TEST(contract_configs_load)
     ASSERT_STR_EQ(c->alertmanager.external_url, "http://mimir:9009/alertmanager");
     ASSERT_STR_EQ(c->alertmanager_storage.filesystem_dir, "/data/mimir/alertmanager-configs");
     ASSERT_EQ(c->limits.ruler_evaluation_delay_duration_ms, 0);
+    ASSERT_EQ(c->limits.ruler_external_labels.n, 1);
+    ASSERT_STR_EQ(c->limits.ruler_external_labels.values[0], "eu");
     cfg_unref(c);
 
     static const char logd[] = "auth_enabled: false\n"
@@ -245,8 +249,8 @@ TEST(wrong_types_name_the_key)
 TEST(null_keeps_default_and_quoted_empty_clears)
 {
     err_t err = {0};
-    cfg_t *c = parse(CFG_PROMD, "ruler:\n  alertmanager_url:\n  rule_path: ~\nalertmanager:\n",
-                     &err);
+    cfg_t *c =
+        parse(CFG_PROMD, "ruler:\n  alertmanager_url:\n  rule_path: ~\nalertmanager:\n", &err);
     ASSERT_NOT_NULL(c);
     ASSERT_STR_EQ(c->ruler.alertmanager_url, "http://localhost:9009/alertmanager");
     ASSERT_STR_EQ(c->ruler.rule_path, "./data/rules-data");
@@ -284,29 +288,28 @@ TEST(values_durations_sizes_bools)
                   "size");
 }
 
-static const char rulesync_yaml[] =
-    "manifest_dir: /rules\n"
-    "mimir_rules:\n"
-    "  - address: http://mimir:9009\n"
-    "    tenant_id: stage\n"
-    "    rule_selector:\n"
-    "      match_labels:\n"
-    "        type: metrics\n"
-    "        tenant: stage\n"
-    "      match_expression:\n"
-    "        - key: team\n"
-    "          operator: In\n"
-    "          values: [a, b]\n"
-    "    extra_query_matchers:\n"
-    "      matcher:\n"
-    "        - name: cluster\n"
-    "          value_from_label: cluster\n"
-    "    copy_object_labels: [type]\n"
-    "    basic_auth: {username: u, password: hunter2}\n"
-    "loki_rules:\n"
-    "  - address: http://loki:3100\n"
-    "    tenant_id: prod\n"
-    "    external_labels: {source: loki}\n";
+static const char rulesync_yaml[] = "manifest_dir: /rules\n"
+                                    "mimir_rules:\n"
+                                    "  - address: http://mimir:9009\n"
+                                    "    tenant_id: stage\n"
+                                    "    rule_selector:\n"
+                                    "      match_labels:\n"
+                                    "        type: metrics\n"
+                                    "        tenant: stage\n"
+                                    "      match_expression:\n"
+                                    "        - key: team\n"
+                                    "          operator: In\n"
+                                    "          values: [a, b]\n"
+                                    "    extra_query_matchers:\n"
+                                    "      matcher:\n"
+                                    "        - name: cluster\n"
+                                    "          value_from_label: cluster\n"
+                                    "    copy_object_labels: [type]\n"
+                                    "    basic_auth: {username: u, password: hunter2}\n"
+                                    "loki_rules:\n"
+                                    "  - address: http://loki:3100\n"
+                                    "    tenant_id: prod\n"
+                                    "    external_labels: {source: loki}\n";
 
 TEST(rulesync_lists)
 {
@@ -427,14 +430,13 @@ TEST(dump_shape)
 
 TEST(alias_bomb_is_refused)
 {
-    static const char bomb[] =
-        "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
-        "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-        "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
-        "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
-        "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
-        "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
-        "server: {http_listen_port: 1}\n";
+    static const char bomb[] = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+                               "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                               "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+                               "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+                               "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
+                               "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+                               "server: {http_listen_port: 1}\n";
     /* Unknown keys stop the walk first; the node budget guards sequences of aliases. */
     ASSERT_STR_EQ(parse_error(CFG_RULESYNC, bomb), "f.yaml:1: unknown key \"a\" at top level");
     static const char list_bomb[] =
@@ -456,8 +458,12 @@ TEST(flags_override_file_in_every_syntax)
     char file_flag[256];
     snprintf(file_flag, sizeof(file_flag), "-config.file=%s", path);
     err_t err = {0};
-    const char *argv[] = {"prog", file_flag, "-server.http-listen-port", "2222",
-                          "--ruler.alertmanager-url=http://flag", "-auth.multitenancy-enabled=false",
+    const char *argv[] = {"prog",
+                          file_flag,
+                          "-server.http-listen-port",
+                          "2222",
+                          "--ruler.alertmanager-url=http://flag",
+                          "-auth.multitenancy-enabled=false",
                           "-ruler.enable-api"};
     cfg_t *c = load(CFG_PROMD, &err, 7, argv);
     ASSERT_NOT_NULL(c);
@@ -499,6 +505,11 @@ TEST(flag_errors)
     const char *a6[] = {"prog", "-config.file=/nonexistent/herald.yaml"};
     ASSERT_NULL(load(CFG_PROMD, &err, 2, a6));
     ASSERT_STR_EQ(err.msg, "open /nonexistent/herald.yaml: No such file or directory");
+    err_clear(&err);
+    const char *a8[] = {"prog", "-ruler.external.url=\xff\xfe"};
+    ASSERT_NULL(load(CFG_PROMD, &err, 2, a8));
+    ASSERT_STR_EQ(err.msg, "invalid value \"\xff\xfe\" for flag -ruler.external.url: invalid "
+                           "UTF-8 in \"\xff\xfe\"");
     err_clear(&err);
     const char *a7[] = {"prog", "-log.level=loud"};
     ASSERT_NULL(load(CFG_LOGD, &err, 2, a7));
@@ -646,8 +657,7 @@ TEST(flags_and_paths_unique_per_program)
         buf_t b;
         buf_init(&b);
         cfg_write_help((cfg_program_t)p, &b);
-        for (char *line = strstr(b.data, "\n  -"); line != NULL;
-             line = strstr(line + 1, "\n  -")) {
+        for (char *line = strstr(b.data, "\n  -"); line != NULL; line = strstr(line + 1, "\n  -")) {
             char name[128];
             sscanf(line + 4, "%127s", name);
             char pat[160];
@@ -659,6 +669,30 @@ TEST(flags_and_paths_unique_per_program)
         }
         buf_fini(&b);
     }
+}
+
+TEST(paths_unique_per_program)
+{
+    /* A path declared twice for one program would parse into one field and dump once. */
+    buf_t b;
+    buf_init(&b);
+    cfg_write_docs(&b);
+    for (char *sec = strstr(b.data, "\n## "); sec != NULL;) {
+        char *next = strstr(sec + 1, "\n## ");
+        for (char *row = strstr(sec, "\n| `"); row != NULL && (next == NULL || row < next);
+             row = strstr(row + 1, "\n| `")) {
+            char cell[256];
+            sscanf(row + 1, "| %255s", cell);
+            char pat[300];
+            snprintf(pat, sizeof(pat), "\n| %s |", cell);
+            char *again = strstr(row + 1, pat);
+            if (again != NULL && (next == NULL || again < next)) {
+                TEST_FAIL_("path %s declared twice", cell);
+            }
+        }
+        sec = next;
+    }
+    buf_fini(&b);
 }
 
 TEST(docs_are_current)
@@ -695,4 +729,61 @@ TEST(docs_are_current)
     ASSERT_TRUE(strstr(want.data, "`mimir_rules[].rule_selector.match_labels`") != NULL);
     buf_fini(&got);
     buf_fini(&want);
+}
+
+/* ---- runtime overrides ------------------------------------------------------------------ */
+
+TEST(overrides_per_tenant_limits)
+{
+    err_t err = {0};
+    cfg_t *c = parse(CFG_PROMD, "limits:\n  ingestion_rate: 100\n  max_label_names_per_series: 7\n",
+                     &err);
+    ASSERT_NOT_NULL(c);
+    static const char rt[] = "overrides:\n"
+                             "  team-a:\n"
+                             "    ingestion_rate: 50000\n"
+                             "    ruler_evaluation_delay_duration: 0s\n"
+                             "    ruler_external_labels: {env: prod}\n"
+                             "  team-b:\n";
+    cfg_overrides_t *o = cfg_overrides_parse(c, rt, strlen(rt), "rt.yaml", &err);
+    ASSERT_NOT_NULL(o);
+    ASSERT_EQ(cfg_overrides_count(o), 1);
+    const cfg_limits_t *a = cfg_overrides_get(o, "team-a");
+    ASSERT_DBL_EQ(a->ingestion_rate, 50000);
+    ASSERT_EQ(a->max_label_names_per_series, 7); /* not overridden: the snapshot's value */
+    ASSERT_EQ(a->ruler_evaluation_delay_duration_ms, 0);
+    ASSERT_STR_EQ(a->ruler_external_labels.values[0], "prod");
+    const cfg_limits_t *other = cfg_overrides_get(o, "nobody");
+    ASSERT_TRUE(other == &c->limits);
+    ASSERT_EQ(other->ruler_evaluation_delay_duration_ms, 60000);
+    cfg_unref(c); /* the overrides keep their own reference */
+    ASSERT_DBL_EQ(cfg_overrides_get(o, "x")->ingestion_rate, 100);
+    cfg_overrides_free(o);
+}
+
+TEST(overrides_errors)
+{
+    err_t err = {0};
+    cfg_t *c = parse(CFG_LOGD, "", &err);
+    static const char *const bad[][2] = {
+        {"overrides:\n  t1:\n    max_line_size: 10XB\n",
+         "rt.yaml:3: key \"overrides.t1.max_line_size\": cannot unmarshal \"10XB\" into size"},
+        {"overrides:\n  t1:\n    ingestion_rate: 5\n",
+         "rt.yaml:3: unknown key \"ingestion_rate\" in section \"overrides.t1\""},
+        {"overrides:\n  t1: 5\n",
+         "rt.yaml:2: key \"overrides.t1\": cannot unmarshal a scalar into a section"},
+        {"limits:\n  a: 1\n", "rt.yaml:1: unknown key \"limits\" at top level"},
+        {"overrides:\n  t1: {max_query_series: 1}\n  t1: {max_query_series: 2}\n",
+         "overrides: tenant \"t1\" is listed twice"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err_clear(&err);
+        ASSERT_NULL(cfg_overrides_parse(c, bad[i][0], strlen(bad[i][0]), "rt.yaml", &err));
+        ASSERT_STR_EQ(err.msg, bad[i][1]);
+    }
+    cfg_overrides_t *o = cfg_overrides_load(c, &err); /* no runtime_config.file */
+    ASSERT_NOT_NULL(o);
+    ASSERT_EQ(cfg_overrides_count(o), 0);
+    cfg_overrides_free(o);
+    cfg_unref(c);
 }

@@ -277,7 +277,8 @@ TEST(matchers_parse_promql)
     const char *cases[][2] = {
         {"up", "__name__=\"up\";"},
         {"up{job=\"a\"}", "__name__=\"up\";job=\"a\";"},
-        {" { a = 'x' , b !~ `y.*` , c=~\"z\", d!=\"\" , } ", "a=\"x\";b!~\"y.*\";c=~\"z\";d!=\"\";"},
+        {" { a = 'x' , b !~ `y.*` , c=~\"z\", d!=\"\" , } ",
+         "a=\"x\";b!~\"y.*\";c=~\"z\";d!=\"\";"},
         {"{\"my.metric\", \"a-b\"=\"1\"}", "__name__=\"my.metric\";\"a-b\"=\"1\";"},
         {"ns:x{on=\"1\",bool=\"2\"}", "__name__=\"ns:x\";on=\"1\";bool=\"2\";"},
         {"{}", ""},
@@ -342,10 +343,14 @@ TEST(matchers_parse_alertmanager)
         err_t err = {0};
         arena_t *a = arena_new(0, &err);
         size_t n = 99;
-        matcher_t **ms = matchers_parse(a, cases[i][0], &n, 1, &err);
+        matcher_t **ms = matchers_parse(a, cases[i][0], &n, MATCHERS_AM_UTF8, &err);
         if (ms == NULL) {
             TEST_FAIL_("%s: %s", cases[i][0], err.msg);
         }
+        ASSERT_STR_EQ(dump(ms, n), cases[i][1]);
+        /* The default (fallback) mode agrees on all of these. */
+        ms = matchers_parse(a, cases[i][0], &n, MATCHERS_AM, &err);
+        ASSERT_NOT_NULL(ms);
         ASSERT_STR_EQ(dump(ms, n), cases[i][1]);
         arena_free(a);
     }
@@ -371,22 +376,85 @@ TEST(matchers_parse_alertmanager_errors)
         err_t err = {0};
         arena_t *a = arena_new(0, &err);
         size_t n;
-        ASSERT_NULL(matchers_parse(a, cases[i][0], &n, 1, &err));
+        ASSERT_NULL(matchers_parse(a, cases[i][0], &n, MATCHERS_AM_UTF8, &err));
         ASSERT_EQ(err.code, ERR_BAD_DATA);
         ASSERT_STR_EQ(err.msg, cases[i][1]);
         arena_free(a);
     }
 }
 
-/* A pattern that makes a backtracking engine explode still answers like RE2. */
+/* Alertmanager's classic parser, and the default mode that prefers it when it accepts. */
+TEST(matchers_parse_alertmanager_classic_and_fallback)
+{
+    const char *ok[][3] = {
+        /* input, classic result, fallback result */
+        {"foo=bar baz", "foo=\"bar baz\";", "foo=\"bar baz\";"},
+        {"{foo=bar", "foo=\"bar\";", "foo=\"bar\";"},
+        {"foo=~\"a\\.b\"", "foo=~\"a\\\\.b\";", "foo=~\"a\\\\.b\";"},
+        {"a=\"x\\ny\\\"z\"", "a=\"x\\ny\\\"z\";", "a=\"x\\ny\\\"z\";"},
+        {" job = api , env!=\"a,b\" ,", "job=\"api\";env!=\"a,b\";", "job=\"api\";env!=\"a,b\";"},
+        {"a==b", "a=\"=b\";", "a=\"=b\";"},
+        {"a=b\\", "a=\"b\\\\\";", "a=\"b\\\\\";"},
+        {"{}", "", ""},
+    };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        for (int mode = 0; mode < 2; mode++) {
+            err_t err = {0};
+            arena_t *a = arena_new(0, &err);
+            size_t n = 99;
+            matcher_t **ms = matchers_parse(a, ok[i][0], &n,
+                                            mode ? MATCHERS_AM : MATCHERS_AM_CLASSIC, &err);
+            if (ms == NULL) {
+                TEST_FAIL_("%s (mode %d): %s", ok[i][0], mode, err.msg);
+            }
+            ASSERT_STR_EQ(dump(ms, n), ok[i][1 + mode]);
+            arena_free(a);
+        }
+    }
+    const char *bad[][2] = {
+        {"a=b,,c=d", "bad matcher format: "},
+        {"foo.bar=x", "bad matcher format: foo.bar=x"},
+        {"a=\"x", "matcher value contains unescaped double quote: \"x"},
+        {"a=x\"y", "matcher value contains unescaped double quote: x\"y"},
+        {"a=\xff", "matcher value not valid UTF-8: \xff"},
+        {"1a=b", "bad matcher format: 1a=b"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err_t err = {0};
+        arena_t *a = arena_new(0, &err);
+        size_t n;
+        ASSERT_NULL(matchers_parse(a, bad[i][0], &n, MATCHERS_AM_CLASSIC, &err));
+        ASSERT_STR_EQ(err.msg, bad[i][1]);
+        arena_free(a);
+    }
+    /* Fallback: the UTF-8 parser rescues what the classic one rejects... */
+    err_t err = {0};
+    arena_t *a = arena_new(0, &err);
+    size_t n;
+    matcher_t **ms = matchers_parse(a, "foo.bar=x", &n, MATCHERS_AM, &err);
+    ASSERT_NOT_NULL(ms);
+    ASSERT_STR_EQ(dump(ms, n), "\"foo.bar\"=\"x\";");
+    /* ...and when both reject the input, the classic error is reported. */
+    ASSERT_NULL(matchers_parse(a, "foo bar", &n, MATCHERS_AM, &err));
+    ASSERT_STR_EQ(err.msg, "bad matcher format: foo bar");
+    err_clear(&err);
+    ASSERT_NULL(matchers_parse(a, "x", &n, 7, &err));
+    ASSERT_EQ(err.code, ERR_INTERNAL);
+    arena_free(a);
+}
+
+/* Patterns that make a backtracking engine give up (pcre2's match limit) still get RE2's
+ * answer: the first alternative explodes before the second, which matches, is tried. */
 TEST(matchers_catastrophic_pattern_falls_back)
 {
-    matcher_t *m = must_new(MATCH_RE, "l", "(a*)*b");
+    matcher_t *m = must_new(MATCH_RE, "l", "(a|a)*b|.*c");
     char in[64];
-    memset(in, 'a', sizeof(in) - 1);
-    in[sizeof(in) - 1] = '\0';
+    memset(in, 'a', 40);
+    strcpy(in + 40, "xc");
+    ASSERT_TRUE(matcher_matches(m, in));
+    in[41] = 'b';
     ASSERT_FALSE(matcher_matches(m, in));
-    in[sizeof(in) - 2] = 'b';
+    strcpy(in + 40, "b");
     ASSERT_TRUE(matcher_matches(m, in));
     matcher_free(m);
 }

@@ -9,6 +9,7 @@
 #include "common/buf.h"
 #include "common/labels.h"
 #include "ruler/ruler_int.h"
+#include "storage/memstore.h"
 #include "test.h"
 
 #define MIN (60 * 1000)
@@ -34,6 +35,7 @@ static struct {
     fake_sample_t written[256];
     size_t n_written;
     int eval_calls;
+    memstore_t *store; /* when set, appended samples land here and restores read it */
 } fake;
 
 static void fake_reset(void)
@@ -100,7 +102,7 @@ static int fake_append(appender_t *ap, const labels_t *ls, int64_t t, double v, 
     buf_fini(&b);
     s->t = t;
     s->v = v;
-    return 0;
+    return fake.store != NULL ? memstore_add(fake.store, ls, t, v, err) : 0;
 }
 
 static int fake_commit(appender_t *ap, err_t *err)
@@ -120,11 +122,17 @@ static appender_t *fake_appender(void *ctx, const char *tenant, err_t *err)
     return &fake_app;
 }
 
+static queryable_t *fake_queryable(void *ctx, const char *tenant, err_t *err)
+{
+    return fake.store != NULL ? memstore_queryable(fake.store) : NULL;
+}
+
 static const ruler_evaluator_t fake_ev = {
     .lang = "fake",
     .validate = fake_validate,
     .eval = fake_eval,
     .appender = fake_appender,
+    .queryable = fake_queryable,
 };
 
 static const fake_sample_t *find_written(const char *labels)
@@ -468,7 +476,7 @@ static ruler_t *new_ruler(const char *dir, const char *tenant, const char *yaml)
     ruler_opts_t o;
     ruler_opts_default(&o, RULER_FLAVOR_MIMIR);
     o.rules_dir = dir;
-    o.evaluation_interval_ms = 3600 * 1000; /* the scheduler stays out of the way */
+    o.manual = 1; /* evaluations only through ruler_eval_tenant_at */
     o.poll_interval_ms = 0;
     o.evaluation_delay_ms = 0;
     return ruler_new(&o, &fake_ev, &err);
@@ -565,6 +573,78 @@ TEST(sync_keeps_alert_state_across_edits)
     ASSERT_EQ(v[0]->rules[0].def->n_annotations, 1);
     ruler__group_unref(v[0]);
     free(v);
+    ruler_free(r);
+    rm_rf(dir);
+    free(dir);
+}
+
+static ruler_alert_t *rule_alert(ruler_t *r, size_t rule)
+{
+    size_t n = 0;
+    ruler_group_t **v = ruler__tenant_groups(r, "t1", &n);
+    ruler_alert_t *a = n == 1 ? only_alert(&v[0]->rules[rule].alerts) : NULL;
+    static ruler_alert_t copy;
+    if (a != NULL) {
+        copy = *a;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ruler__group_unref(v[i]);
+    }
+    free(v);
+    return a != NULL ? &copy : NULL;
+}
+
+TEST(restart_restores_active_at_from_alerts_for_state)
+{
+    fake_reset();
+    fake.store = memstore_new();
+    char *dir = tmp_dir();
+    const char *g = "name: g\nrules:\n- alert: Slow\n  expr: up == 0\n  for: 30m\n"
+                    "- alert: Fast\n  expr: up == 0\n";
+    ruler_t *r = new_ruler(dir, "t1", g);
+    const char *down[] = {"{job=\"api\"}"};
+    double zero[] = {0};
+    fake_set("up == 0", 1, down, zero);
+    err_t err = {0};
+    ruler_eval_tenant_at(r, "t1", 10 * MIN, &err);
+    ruler_eval_tenant_at(r, "t1", 11 * MIN, &err);
+    ruler_free(r);
+    /* a new process: the first evaluation restores from ALERTS_FOR_STATE */
+    r = new_ruler(dir, "t1", g);
+    ruler_eval_tenant_at(r, "t1", 13 * MIN, &err);
+    ruler_alert_t *slow = rule_alert(r, 0);
+    ASSERT_NOT_NULL(slow);
+    ASSERT_EQ(slow->state, RULER_PENDING);
+    ASSERT_EQ(slow->active_at_ms, 12 * MIN); /* the 2 minutes down do not count */
+    ruler_alert_t *fast = rule_alert(r, 1);
+    ASSERT_NOT_NULL(fast);
+    ASSERT_EQ(fast->state, RULER_FIRING);
+    ASSERT_EQ(fast->active_at_ms, 10 * MIN);
+    ruler_free(r);
+    memstore_free(fake.store);
+    rm_rf(dir);
+    free(dir);
+}
+
+TEST(annotations_and_labels_are_templated)
+{
+    fake_reset();
+    char *dir = tmp_dir();
+    ruler_t *r = new_ruler(dir, "t1",
+                           "name: g\nrules:\n- alert: High\n  expr: errs > 1\n"
+                           "  labels:\n    sev: \"{{ if gt $value 5.0 }}page{{ else }}ticket{{ end }}\"\n"
+                           "  annotations:\n    summary: \"{{ $labels.job }} at {{ $value }}\"\n");
+    const char *s[] = {"{job=\"api\"}"};
+    double v[] = {7.5};
+    fake_set("errs > 1", 1, s, v);
+    err_t err = {0};
+    ruler_eval_tenant_at(r, "t1", MIN, &err);
+    ruler_alert_t *a = rule_alert(r, 0);
+    ASSERT_NOT_NULL(a);
+    ASSERT_STR_EQ(labels_get(a->labels, "sev"), "page");
+    ASSERT_STR_EQ(labels_get(a->labels, "alertname"), "High");
+    ASSERT_EQ(a->n_annotations, 1);
+    ASSERT_STR_EQ(a->annotations[0].value, "api at 7.5");
     ruler_free(r);
     rm_rf(dir);
     free(dir);
