@@ -114,7 +114,7 @@ static void opts_copy(am_opts_t *dst, const am_opts_t *src)
         dst->retention_ms = 120LL * 3600 * 1000;
     }
     if (dst->send_threads <= 0) {
-        dst->send_threads = 4;
+        dst->send_threads = 16; /* a failing receiver holds a thread while it retries */
     }
 }
 
@@ -131,7 +131,8 @@ am_t *am_new(const am_opts_t *opts, err_t *err)
         mkdir_p(am->opts.data_dir, err) < 0) {
         goto fail;
     }
-    if (am->opts.storage_dir != NULL && am->opts.storage_dir[0] != '\0') {
+    if (am->opts.storage_dir != NULL && am->opts.storage_dir[0] != '\0' &&
+        !am->opts.storage_local) {
         snprintf(alerts_dir, sizeof(alerts_dir), "%s/alerts", am->opts.storage_dir);
         if (mkdir_p(alerts_dir, err) < 0) {
             goto fail;
@@ -164,6 +165,7 @@ void am_free(am_t *am)
     if (am == NULL) {
         return;
     }
+    atomic_store(&am->stopping, 1);
     am__sched_stop(am);
     workpool_free(am->pool);
     am__tenants_free(am);

@@ -15,9 +15,10 @@ typedef struct {
     const char *data_dir;             /* silences + notification log, <dir>/<tenant>/ */
     const char *external_url;         /* "http://localhost:9009/alertmanager" */
     const char *fallback_config_file; /* "" or NULL: none (412 for unconfigured tenants) */
-    const char *storage_dir;          /* alertmanager_storage.filesystem.dir */
+    const char *storage_dir;          /* alertmanager_storage.filesystem.dir (or local.path) */
+    int storage_local;                /* 1: backend "local": <dir>/<tenant>.yaml, read-only */
     int enable_api;                   /* register GET/POST/DELETE /api/v1/alerts */
-    int send_threads;                 /* notification pool size; 0: 4 */
+    int send_threads;                 /* notification pool size; 0: 16 */
     int64_t retention_ms;             /* silences/nflog retention; 0: 120h */
     size_t max_config_bytes;          /* 0: no limit */
 } am_opts_t;

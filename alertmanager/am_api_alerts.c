@@ -35,25 +35,25 @@ static void add_msg(post_batch_t *b, const char *msg)
     buf_puts(&b->msgs, msg);
 }
 
-/* A JSON object of strings into a label set; `what` names it in errors. */
-static int json_lset(const json_t *o, labels_t **out, int drop_empty, const char **bad)
+/* A JSON object of strings into a label set (heap); -1 when a value is not a string. */
+static int json_lset(const json_t *o, labels_t **out, int drop_empty)
 {
-    label_t pairs[256];
+    label_t *pairs = xcalloc(json_object_size(o) + 1, sizeof(*pairs));
     size_t n = 0;
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)o, k, v) {
         if (!json_is_string(v)) {
-            *bad = "type";
+            free(pairs);
             return -1;
         }
-        if ((drop_empty && json_string_length(v) == 0) || n == 256) {
-            continue;
+        if (!drop_empty || json_string_length(v) > 0) {
+            pairs[n].name = k;
+            pairs[n++].value = json_string_value(v);
         }
-        pairs[n].name = k;
-        pairs[n++].value = json_string_value(v);
     }
     *out = labels_new(pairs, n, NULL);
+    free(pairs);
     return 0;
 }
 
@@ -92,7 +92,6 @@ static int decode_alert(http_req_t *r, size_t i, const json_t *o, am_alert_t **o
 {
     const json_t *labels = json_object_get(o, "labels"), *ann = json_object_get(o, "annotations");
     const json_t *gen = json_object_get(o, "generatorURL");
-    const char *bad = NULL;
     am_alert_t *a = am__alert_new();
     *out = a;
     if (!json_is_object(o) || (labels != NULL && !json_is_object(labels)) ||
@@ -107,8 +106,8 @@ static int decode_alert(http_req_t *r, size_t i, const json_t *o, am_alert_t **o
         am__reply_code(r, 422, 602, "%zu.labels in body is required", i);
         return -1;
     }
-    if (json_lset(labels, &a->labels, 1, &bad) < 0 ||
-        (json_is_object(ann) && json_lset(ann, &a->annotations, 0, &bad) < 0) ||
+    if (json_lset(labels, &a->labels, 1) < 0 ||
+        (json_is_object(ann) && json_lset(ann, &a->annotations, 0) < 0) ||
         parse_time(json_object_get(o, "startsAt"), &a->starts_ns) < 0 ||
         parse_time(json_object_get(o, "endsAt"), &a->ends_ns) < 0) {
         am__reply_code(r, 400, 400,

@@ -62,6 +62,19 @@ static void snapshot(flush_t *f)
     qsort(f->snap, f->n_snap, sizeof(*f->snap), alert_ptr_cmp);
 }
 
+/* A shallow copy without the refcount (read by other threads concurrently). */
+static void view_of(am_alert_t *v, const am_alert_t *a)
+{
+    v->labels = a->labels;
+    v->annotations = a->annotations;
+    v->starts_ns = a->starts_ns;
+    v->ends_ns = a->ends_ns;
+    v->updated_ns = a->updated_ns;
+    v->generator_url = a->generator_url;
+    v->timeout = a->timeout;
+    v->fp = a->fp;
+}
+
 /* Inhibition, time-interval muting and silences, in Alertmanager's stage order. */
 static void select_alerts(am_tenant_t *t, flush_t *f)
 {
@@ -78,7 +91,7 @@ static void select_alerts(am_tenant_t *t, flush_t *f)
             am__silenced(t, a->labels, f->now_ns, NULL, NULL, NULL)) {
             continue;
         }
-        f->views[f->n_sel] = *a;
+        view_of(&f->views[f->n_sel], a);
         /* Firing alerts are sent with a zero end, so they never look resolved later. */
         if (!am__alert_resolved(a, f->now_ns)) {
             f->views[f->n_sel].ends_ns = 0;
@@ -185,10 +198,16 @@ static void nflog_put(am_tenant_t *t, const work_t *w)
     am__nflog_entry_free(hashmap_put(&t->nflog, w->nkey, e));
 }
 
-static void sleep_ns(int64_t ns)
+/* Sleeps in slices so that shutdown does not wait for a long backoff. 0 if stopping. */
+static int backoff_sleep(am_t *am, int64_t ns)
 {
-    struct timespec ts = {.tv_sec = ns / AM_NS_PER_S, .tv_nsec = ns % AM_NS_PER_S};
-    nanosleep(&ts, NULL);
+    while (ns > 0 && !atomic_load(&am->stopping)) {
+        int64_t step = ns < 100 * AM_NS_PER_MS ? ns : 100 * AM_NS_PER_MS;
+        struct timespec ts = {.tv_sec = step / AM_NS_PER_S, .tv_nsec = step % AM_NS_PER_S};
+        nanosleep(&ts, NULL);
+        ns -= step;
+    }
+    return !atomic_load(&am->stopping);
 }
 
 /* RetryStage: send until success, a permanent error, or the deadline. */
@@ -224,7 +243,9 @@ static int send_with_retry(const flush_t *f, const work_t *w, int64_t deadline_n
             }
             break;
         }
-        sleep_ns(backoff);
+        if (!backoff_sleep(f->g->tenant->am, backoff)) {
+            break;
+        }
         backoff = backoff * 3 / 2;
     }
 done:

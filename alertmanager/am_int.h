@@ -434,6 +434,7 @@ struct am {
     hashmap_t tenants;
     void *sched;         /* am_dispatch.c scheduler */
     void *pool;          /* workpool for sends */
+    atomic_int stopping; /* set by am_free: retries give up */
     int64_t start_ns;
 };
 

@@ -32,6 +32,7 @@ int am_module_init(daemon_t *d, err_t *err)
         .fallback_config_file = cfg->alertmanager.fallback_config_file,
         .storage_dir = local ? cfg->alertmanager_storage.local_path
                              : cfg->alertmanager_storage.filesystem_dir,
+        .storage_local = local,
         .enable_api = cfg->alertmanager.enable_api,
         .retention_ms = cfg->alertmanager.retention_ms,
         .max_config_bytes = cfg->limits.alertmanager_max_config_size_bytes > 0

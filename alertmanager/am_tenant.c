@@ -301,15 +301,11 @@ static int store_path(am_t *am, const char *tenant, char *out, size_t n)
     return 0;
 }
 
-char *am__cfgstore_read(am_t *am, const char *tenant)
+static char *read_file(const char *path)
 {
-    char path[4096];
     buf_t b;
     char chunk[8192];
     size_t got;
-    if (store_path(am, tenant, path, sizeof(path)) < 0) {
-        return NULL;
-    }
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
         return NULL;
@@ -323,11 +319,44 @@ char *am__cfgstore_read(am_t *am, const char *tenant)
     return buf_steal(&b, NULL);
 }
 
+/* Backend "local": <dir>/<tenant>.yaml (or .yml) is a plain Alertmanager config; it is
+ * wrapped into the per-tenant document the rest of the module reads. */
+static char *local_read(am_t *am, const char *tenant)
+{
+    static const char *const exts[] = {"yaml", "yml"};
+    char path[4096];
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof(path), "%s/%s.%s", am->opts.storage_dir, tenant, exts[i]);
+        char *text = read_file(path);
+        if (text != NULL) {
+            buf_t b;
+            buf_init(&b);
+            buf_puts(&b, "alertmanager_config: ");
+            am__yaml_put_str(&b, text, 2);
+            free(text);
+            return buf_steal(&b, NULL);
+        }
+    }
+    return NULL;
+}
+
+char *am__cfgstore_read(am_t *am, const char *tenant)
+{
+    char path[4096];
+    if (store_path(am, tenant, path, sizeof(path)) < 0) {
+        return NULL;
+    }
+    return am->opts.storage_local ? local_read(am, tenant) : read_file(path);
+}
+
 int am__cfgstore_write(am_t *am, const char *tenant, const char *text, err_t *err)
 {
     char path[4096], tmp[4200];
     if (store_path(am, tenant, path, sizeof(path)) < 0) {
         return err_set(err, ERR_INTERNAL, "unable to store the Alertmanager config: no storage");
+    }
+    if (am->opts.storage_local) {
+        return err_set(err, ERR_INTERNAL, "local alertmanager config storage is read-only");
     }
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     FILE *f = fopen(tmp, "wb");
@@ -351,6 +380,9 @@ int am__cfgstore_delete(am_t *am, const char *tenant, err_t *err)
     char path[4096];
     if (store_path(am, tenant, path, sizeof(path)) < 0) {
         return 0;
+    }
+    if (am->opts.storage_local) {
+        return err_set(err, ERR_INTERNAL, "local alertmanager config storage is read-only");
     }
     if (unlink(path) < 0 && errno != ENOENT) {
         return err_set(err, ERR_INTERNAL, "unable to delete the Alertmanager config: %s",

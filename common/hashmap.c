@@ -148,15 +148,15 @@ static void rebuild(hashmap_t *m, size_t cap)
 }
 
 /* Keeps (used + 1) / cap <= 0.7 so that an insertion always finds an empty slot. The
- * rebuilt table is sized for a live load of at most 0.35, so a table full of tombstones is
- * swept at the same size while a table full of live entries doubles. */
+ * rebuilt table is the smallest with a live load of at most 0.5: a table full of live
+ * entries doubles (to 0.35), one mostly holding tombstones is swept at the same size. */
 static void make_room(hashmap_t *m)
 {
     if ((m->used + 1) * 10 <= m->cap * 7) {
         return;
     }
-    size_t cap = m->cap ? m->cap : HASHMAP_MIN_CAP;
-    while ((m->len + 1) * 20 > cap * 7) {
+    size_t cap = HASHMAP_MIN_CAP;
+    while ((m->len + 1) * 2 > cap) {
         cap *= 2;
     }
     rebuild(m, cap);

@@ -26,6 +26,9 @@
 #include "common/mem.h"
 
 #define DFA_WORKSPACE_INTS 4096
+#define DFA_BIG_WORKSPACE_INTS (1 << 18)
+/* Backtracking steps before the DFA matcher takes over (pcre2's default is 10 million). */
+#define PCRE_MATCH_LIMIT 200000
 
 struct matcher {
     match_type_t type;
@@ -76,46 +79,71 @@ static char *m_strdup(matcher_t *m, const char *s)
 
 /* ---- pcre2 ----------------------------------------------------------------------------- */
 
-static pthread_key_t md_key;
-static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+/* Per-thread pcre2 state: match data (one ovector pair: only success matters) and a match
+ * context whose low match limit hands pathological patterns to the DFA matcher early. */
+typedef struct {
+    pcre2_match_data *md;
+    pcre2_match_context *ctx;
+} thread_pcre_t;
 
-static void md_free(void *md)
+static pthread_key_t tp_key;
+static pthread_once_t tp_once = PTHREAD_ONCE_INIT;
+
+static void tp_free(void *arg)
 {
-    pcre2_match_data_free(md);
+    thread_pcre_t *tp = arg;
+    pcre2_match_data_free(tp->md);
+    pcre2_match_context_free(tp->ctx);
+    free(tp);
 }
 
-static void md_key_init(void)
+static void tp_key_init(void)
 {
-    pthread_key_create(&md_key, md_free);
+    pthread_key_create(&tp_key, tp_free);
 }
 
-/* This thread's match data; one ovector pair is enough since only success matters. */
-static pcre2_match_data *thread_md(void)
+static thread_pcre_t *thread_pcre(void)
 {
-    pthread_once(&md_once, md_key_init);
-    pcre2_match_data *md = pthread_getspecific(md_key);
-    if (md == NULL) {
-        md = pcre2_match_data_create(1, NULL);
-        if (md == NULL) {
+    pthread_once(&tp_once, tp_key_init);
+    thread_pcre_t *tp = pthread_getspecific(tp_key);
+    if (tp == NULL) {
+        tp = xmalloc(sizeof(*tp));
+        tp->md = pcre2_match_data_create(1, NULL);
+        tp->ctx = pcre2_match_context_create(NULL);
+        if (tp->md == NULL || tp->ctx == NULL) {
             abort();
         }
-        pthread_setspecific(md_key, md);
+        pcre2_set_match_limit(tp->ctx, PCRE_MATCH_LIMIT);
+        pthread_setspecific(tp_key, tp);
     }
-    return md;
+    return tp;
+}
+
+/* pcre2_dfa_match never backtracks, so it answers where the backtracking matcher gives up;
+ * a bigger workspace is tried once if the stack one is too small. */
+static int dfa_match(const pcre2_code *code, const char *v, size_t len, thread_pcre_t *tp)
+{
+    int ws[DFA_WORKSPACE_INTS];
+    int rc = pcre2_dfa_match(code, (PCRE2_SPTR)v, len, 0, PCRE2_NO_UTF_CHECK, tp->md, NULL, ws,
+                             DFA_WORKSPACE_INTS);
+    if (rc == PCRE2_ERROR_DFA_WSSIZE) {
+        int *big = xmalloc(DFA_BIG_WORKSPACE_INTS * sizeof(int));
+        rc = pcre2_dfa_match(code, (PCRE2_SPTR)v, len, 0, PCRE2_NO_UTF_CHECK, tp->md, NULL, big,
+                             DFA_BIG_WORKSPACE_INTS);
+        free(big);
+    }
+    return rc >= 0;
 }
 
 /* Matches a valid UTF-8 subject. */
 static int pcre_match_utf8(const pcre2_code *code, const char *v, size_t len)
 {
-    pcre2_match_data *md = thread_md();
-    int rc = pcre2_match(code, (PCRE2_SPTR)v, len, 0, PCRE2_NO_UTF_CHECK, md, NULL);
+    thread_pcre_t *tp = thread_pcre();
+    int rc = pcre2_match(code, (PCRE2_SPTR)v, len, 0, PCRE2_NO_UTF_CHECK, tp->md, tp->ctx);
     if (rc >= 0 || rc == PCRE2_ERROR_NOMATCH) {
         return rc >= 0;
     }
-    int ws[DFA_WORKSPACE_INTS];
-    rc = pcre2_dfa_match(code, (PCRE2_SPTR)v, len, 0, PCRE2_NO_UTF_CHECK, md, NULL, ws,
-                         DFA_WORKSPACE_INTS);
-    return rc >= 0;
+    return dfa_match(code, v, len, tp);
 }
 
 /* Go's regexp reads each byte of an invalid UTF-8 sequence as U+FFFD; matching a copy with

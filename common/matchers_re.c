@@ -114,15 +114,13 @@ static size_t tr_common_escape(const char *s, buf_t *out)
 static int tr_bad_escape(re_tr_t *t)
 {
     const char *s = t->re + t->i;
-    size_t n = 2;
     uint32_t r;
     if (s[1] == '\0') {
         return err_set(t->err, ERR_BAD_DATA, "error parsing regexp: trailing backslash at end of "
                                              "expression: ``");
     }
     int w = labels__utf8_decode((const unsigned char *)s + 1, strlen(s + 1), &r);
-    n = 1 + (size_t)(w > 0 ? w : 1);
-    return tr_fail(t, "invalid escape sequence", s, n);
+    return tr_fail(t, "invalid escape sequence", s, 1 + (size_t)(w > 0 ? w : 1));
 }
 
 /* \Q...\E: everything up to \E (or the end) is literal. */
@@ -147,8 +145,8 @@ static int tr_escape(re_tr_t *t)
     const char *s = t->re + t->i + 1;
     switch (s[0]) {
     case 'A': case 'z': case 'b': case 'B':
-        buf_putc(t->out, '\\');
-        buf_putc(t->out, s[0]);
+        /* Grouped: RE2 lets assertions take quantifiers (`\b*`), pcre2 only groups. */
+        buf_printf(t->out, "(?:\\%c)", s[0]);
         t->i += 2;
         t->can_repeat = 1;
         return 0;
@@ -235,13 +233,29 @@ static void put_posix_ranges(buf_t *out, const posix_class_t *cls, int negated)
     }
 }
 
-/* After a set item (\\d, \\pL, [:alpha:]) RE2 reads `-` as a literal, pcre2 as a bad range. */
+/* After a set item (\d, \pL, [:alpha:]) RE2 reads `-` as a literal, pcre2 as a bad range. */
 static void tr_dash_after_set(re_tr_t *t)
 {
     if (t->re[t->i] == '-' && t->re[t->i + 1] != ']') {
         buf_puts(t->out, "\\-");
         t->i++;
     }
+}
+
+/* A range `lo-hi` of plain characters at s with lo > hi fails with Go's message (pcre2 would
+ * word it differently). */
+static int tr_check_range(re_tr_t *t, const char *s)
+{
+    uint32_t lo, hi;
+    int w = labels__utf8_decode((const unsigned char *)s, strlen(s), &lo);
+    if (w == 0 || s[w] != '-' || s[w + 1] == '\0' || strchr("]\\[", s[w + 1]) != NULL) {
+        return 0;
+    }
+    int w2 = labels__utf8_decode((const unsigned char *)s + w + 1, strlen(s + w + 1), &hi);
+    if (w2 > 0 && lo > hi) {
+        return tr_fail(t, "invalid character class range", s, (size_t)(w + 1 + w2));
+    }
+    return 0;
 }
 
 /* One item inside a class at t->i (not the closing bracket). */
@@ -265,6 +279,9 @@ static int tr_class_item(re_tr_t *t)
         return 0;
     }
     if (s[0] != '\\') {
+        if (tr_check_range(t, s) != 0) {
+            return -1;
+        }
         buf_putc(t->out, s[0]);
         t->i++;
         return 0;
@@ -491,6 +508,12 @@ static int tr_step(re_tr_t *t)
         buf_putc(t->out, '\\');
         t->can_repeat = 1;
         break;
+    case '^':
+    case '$':
+        buf_printf(t->out, "(?:%c)", c); /* quantifiable, as for \b above */
+        t->i++;
+        t->can_repeat = 1;
+        return 0;
     default:
         t->can_repeat = 1;
         break;

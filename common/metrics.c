@@ -4,7 +4,9 @@
  * DESIGN: `registry.mu` guards only the name -> family map; families are never freed.
  * Each family has a rwlock over its children map (key: the label values, length-prefixed);
  * a child's numbers are atomics (doubles stored as uint64 bits, updated by CAS), so an
- * update takes the family lock shared, only to find the child. Lock order: registry, then
+ * update holds the family lock shared (finding the child, and keeping a concurrent
+ * delete from freeing it mid-update); only creating or deleting children takes it
+ * exclusively. Lock order: registry, then
  * one family. Histograms keep per-bucket (non-cumulative) counts; the exposition sums them,
  * so _count always equals the +Inf bucket. Process metrics (process_*) are registered with
  * the registry, read from /proc at scrape time, as the Go client does by default. */
@@ -140,15 +142,34 @@ static void child_free(const metric_t *m, child_t *c)
     free(c);
 }
 
-/* The children map key: each value as "<len>:<bytes>", so any bytes are safe. */
-static void child_key(const metric_t *m, const char *const *values, buf_t *key)
+/* The children map key: each value as "<len>:<bytes>", so any bytes are safe. Written to
+ * `stack` (size n) when it fits, else to the heap: free it if it is not `stack`. */
+static char *child_key(const metric_t *m, const char *const *values, char *stack, size_t n)
 {
+    size_t need = 1;
     for (size_t i = 0; i < m->n_labels; i++) {
-        buf_printf(key, "%zu:%s", strlen(values[i]), values[i]);
+        need += strlen(values[i]) + 21; /* digits of a size_t and ':' */
     }
-    if (key->data == NULL) {
-        buf_puts(key, "");
+    char *key = need <= n ? stack : xmalloc(need);
+    char *at = key;
+    for (size_t i = 0; i < m->n_labels; i++) { /* by hand: snprintf dominated updates */
+        size_t len = strlen(values[i]);
+        char digits[24];
+        int nd = 0;
+        do {
+            digits[nd++] = (char)('0' + len % 10);
+            len /= 10;
+        } while (len > 0);
+        while (nd > 0) {
+            *at++ = digits[--nd];
+        }
+        *at++ = ':';
+        len = strlen(values[i]);
+        memcpy(at, values[i], len);
+        at += len;
     }
+    *at = '\0';
+    return key;
 }
 
 /* Returns the existing family of that name (the type must match), or registers a new one
@@ -228,8 +249,10 @@ void metric_func(const char *name, const char *help, int is_counter, double (*fn
 
 /* ---- children ------------------------------------------------------------------------ */
 
-/* Finds or creates the child for the label values in `ap`. */
-static child_t *child_get(metric_t *m, va_list ap)
+/* Finds or creates the child for the label values in `ap` and returns it with m->mu held
+ * shared, so that metric_delete_by_first_label cannot free it during the update (updates
+ * are atomics, safe under a shared lock). Release with pthread_rwlock_unlock(&m->mu). */
+static child_t *child_lock(metric_t *m, va_list ap)
 {
     const char *stack_values[8];
     const char **values = m->n_labels <= 8 ? stack_values : xcalloc(m->n_labels, sizeof(char *));
@@ -237,22 +260,23 @@ static child_t *child_get(metric_t *m, va_list ap)
         const char *v = va_arg(ap, const char *);
         values[i] = v != NULL ? v : "";
     }
-    buf_t key;
-    buf_init(&key);
-    child_key(m, values, &key);
+    char stack_key[256];
+    char *key = child_key(m, values, stack_key, sizeof(stack_key));
     pthread_rwlock_rdlock(&m->mu);
-    child_t *c = hashmap_get(&m->children, key.data);
-    pthread_rwlock_unlock(&m->mu);
-    if (c == NULL) {
+    child_t *c = hashmap_get(&m->children, key);
+    while (c == NULL) {
+        pthread_rwlock_unlock(&m->mu);
         pthread_rwlock_wrlock(&m->mu);
-        c = hashmap_get(&m->children, key.data); /* another thread may have won */
-        if (c == NULL) {
-            c = child_new(m, values);
-            hashmap_put(&m->children, key.data, c);
+        if (hashmap_get(&m->children, key) == NULL) { /* another thread may have won */
+            hashmap_put(&m->children, key, child_new(m, values));
         }
         pthread_rwlock_unlock(&m->mu);
+        pthread_rwlock_rdlock(&m->mu);
+        c = hashmap_get(&m->children, key); /* NULL again only if deleted meanwhile */
     }
-    buf_fini(&key);
+    if (key != stack_key) {
+        free(key);
+    }
     if (values != stack_values) {
         free(values);
     }
@@ -263,18 +287,20 @@ void metric_add(metric_t *m, double v, ...)
 {
     va_list ap;
     va_start(ap, v);
-    child_t *c = child_get(m, ap);
+    child_t *c = child_lock(m, ap);
     va_end(ap);
     atomic_add_double(&c->bits, v);
+    pthread_rwlock_unlock(&m->mu);
 }
 
 void metric_set(metric_t *m, double v, ...)
 {
     va_list ap;
     va_start(ap, v);
-    child_t *c = child_get(m, ap);
+    child_t *c = child_lock(m, ap);
     va_end(ap);
     __atomic_store_n(&c->bits, double_to_bits(v), __ATOMIC_RELAXED);
+    pthread_rwlock_unlock(&m->mu);
 }
 
 void metric_observe(metric_t *m, double v, ...)
@@ -284,7 +310,7 @@ void metric_observe(metric_t *m, double v, ...)
     }
     va_list ap;
     va_start(ap, v);
-    child_t *c = child_get(m, ap);
+    child_t *c = child_lock(m, ap);
     va_end(ap);
     size_t i = 0;
     while (i < m->n_bounds && v > m->bounds[i]) { /* first bound >= v, as Go's search */
@@ -292,6 +318,7 @@ void metric_observe(metric_t *m, double v, ...)
     }
     __atomic_fetch_add(&c->buckets[i], 1, __ATOMIC_RELAXED);
     atomic_add_double(&c->sum_bits, v);
+    pthread_rwlock_unlock(&m->mu);
 }
 
 static uint64_t histogram_count(const metric_t *m, const child_t *c)
@@ -310,12 +337,12 @@ double metric_get(metric_t *m, ...)
     }
     va_list ap;
     va_start(ap, m);
-    child_t *c = child_get(m, ap);
+    child_t *c = child_lock(m, ap);
     va_end(ap);
-    if (m->type == FAM_HISTOGRAM) {
-        return (double)histogram_count(m, c);
-    }
-    return atomic_load_double(&c->bits);
+    double v = m->type == FAM_HISTOGRAM ? (double)histogram_count(m, c)
+                                        : atomic_load_double(&c->bits);
+    pthread_rwlock_unlock(&m->mu);
+    return v;
 }
 
 void metric_delete_by_first_label(metric_t *m, const char *value)
@@ -380,7 +407,8 @@ static void write_escaped(buf_t *out, const char *s, int quote)
     }
 }
 
-/* name{a="x",b="y"[,le="..."]} value */
+/* One line `<name><suffix>{a="x",b="y"[,le="..."]} value` of family m; c holds the label
+ * values (NULL for label-less function metrics); le is the bucket bound or NULL. */
 static void write_sample(buf_t *out, const metric_t *m, const char *suffix, const child_t *c,
                          const char *le, double v)
 {

@@ -24,7 +24,8 @@ metric_t *metric_gauge(const char *name, const char *help, const char *label_nam
 /* buckets: upper bounds ascending, without +Inf; NULL: Prometheus' default buckets. */
 metric_t *metric_histogram(const char *name, const char *help, const char *label_names,
                            const double *buckets, size_t n_buckets);
-/* A gauge or counter read at scrape time from fn(arg) (no labels). */
+/* A gauge (is_counter 0) or counter (1) named `name` with `help`, read at scrape time from
+ * fn(arg) (no labels). */
 void metric_func(const char *name, const char *help, int is_counter, double (*fn)(void *),
                  void *arg);
 

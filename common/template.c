@@ -106,8 +106,8 @@ int tmpl_execute_am(const tmpl_t *t, const char *name, const json_t *payload,
     return rc;
 }
 
-int tmpl_am_expand(const tmpl_t *t, const char *text, const json_t *payload,
-                   const tmpl_limits_t *limits, buf_t *out, err_t *err)
+static int am_expand(const tmpl_t *t, const char *text, const json_t *payload,
+                     const tmpl_limits_t *limits, int html, buf_t *out, err_t *err)
 {
     if (text == NULL || text[0] == 0) {
         return 0;
@@ -117,10 +117,26 @@ int tmpl_am_expand(const tmpl_t *t, const char *text, const json_t *payload,
     view->base = tmpl_ref((tmpl_t *)t);
     int rc = tmpl__parse(view, "", text, err);
     if (rc == 0) {
-        rc = tmpl_execute_am(view, "", payload, limits, out, err);
+        tstate_t st;
+        tstate_init(&st, view, limits, out, err);
+        st.html = html;
+        rc = run(&st, view, "", tmpl__am_data(st.arena, payload));
+        tstate_fini(&st);
     }
     tmpl_unref(view);
     return rc;
+}
+
+int tmpl_am_expand(const tmpl_t *t, const char *text, const json_t *payload,
+                   const tmpl_limits_t *limits, buf_t *out, err_t *err)
+{
+    return am_expand(t, text, payload, limits, 0, out, err);
+}
+
+int tmpl_am_expand_html(const tmpl_t *t, const char *text, const json_t *payload,
+                        const tmpl_limits_t *limits, buf_t *out, err_t *err)
+{
+    return am_expand(t, text, payload, limits, 1, out, err);
 }
 
 int tmpl_execute_loki(const tmpl_t *t, const label_t *labels, size_t n_labels, const char *line,
@@ -142,12 +158,13 @@ static tv_t prom_data(arena_t *a, const tmpl_prom_data_t *d)
     if (m == NULL) {
         return tv_nil();
     }
-    m->e[0] = (struct tv_map_entry){"ExternalLabels", 14,
+    /* the struct's fields in declaration order */
+    m->e[0] = (struct tv_map_entry){"Labels", 6,
+                                    tmpl__kv_from_labels(a, d->labels, d->n_labels, TVT_STRMAP)};
+    m->e[1] = (struct tv_map_entry){"ExternalLabels", 14,
                                     tmpl__kv_from_labels(a, d->external_labels,
                                                          d->n_external_labels, TVT_STRMAP)};
-    m->e[1] = (struct tv_map_entry){"ExternalURL", 11, tv_cstr(d->external_url)};
-    m->e[2] = (struct tv_map_entry){"Labels", 6,
-                                    tmpl__kv_from_labels(a, d->labels, d->n_labels, TVT_STRMAP)};
+    m->e[2] = (struct tv_map_entry){"ExternalURL", 11, tv_cstr(d->external_url)};
     m->e[3] = (struct tv_map_entry){"Value", 5, tv_float(d->value)};
     return tv_typed((tv_t){.kind = TV_MAP, .u.map = m}, TVT_PROMDATA);
 }

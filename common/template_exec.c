@@ -76,7 +76,7 @@ int tstate_errorf(tstate_t *st, const char *fmt, ...)
     if (err_is_set(st->err)) {
         return -1;
     }
-    char msg[300];
+    char msg[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -546,17 +546,25 @@ static int emit(tstate_t *st, const char *p, size_t n)
 static int print_value(tstate_t *st, const tnode_t *n, tv_t v)
 {
     st->node = n;
-    if (v.kind == TV_NIL) {
-        return emit(st, "<no value>", 10);
-    }
-    if (v.kind == TV_STRING) {
+    if (v.kind == TV_STRING && !st->html) {
         return emit(st, v.u.s.p, v.u.s.n);
     }
-    buf_t b;
+    buf_t b, esc;
     buf_init(&b);
-    tv_print(v, &b);
-    int rc = emit(st, b.data, b.len);
+    buf_init(&esc);
+    if (v.kind == TV_NIL) {
+        /* html/template prints a missing value as the empty string */
+        buf_puts(&b, st->html ? "" : "<no value>");
+    } else {
+        tv_print(v, &b);
+    }
+    if (st->html) {
+        tmpl__html_escape_value(&st->html_ctx, v, b.data != NULL ? b.data : "", b.len, &esc);
+    }
+    buf_t *src = st->html ? &esc : &b;
+    int rc = emit(st, src->data != NULL ? src->data : "", src->len);
     buf_fini(&b);
+    buf_fini(&esc);
     return rc;
 }
 
@@ -664,6 +672,9 @@ static int walk(tstate_t *st, tv_t dot, const tnode_t *n)
     case TN_LIST:
         return walk_list(st, dot, n);
     case TN_TEXT:
+        if (st->html) {
+            tmpl__html_scan(&st->html_ctx, n->u.text.p, n->u.text.n);
+        }
         return emit(st, n->u.text.p, n->u.text.n);
     case TN_ACTION:
         if (eval_pipeline(st, dot, n->u.action, &v) < 0) {

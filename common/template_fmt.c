@@ -61,6 +61,9 @@ static std_t next_std(const char *l, size_t *len)
         }
     }
     for (size_t i = 0; i < sizeof(std_pats) / sizeof(std_pats[0]); i++) {
+        if (std_pats[i].pat[0] != l[0]) {
+            continue; /* cheap filter: most layout bytes start no pattern */
+        }
         size_t n = strlen(std_pats[i].pat);
         if (strncmp(l, std_pats[i].pat, n) == 0) {
             *len = n;

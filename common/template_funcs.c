@@ -159,43 +159,6 @@ static void utf8_init(void)
     utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
 }
 
-/* One UTF-8 sequence at p (n bytes left): its code point and length, or -1 if invalid. */
-static int64_t utf8_decode(const unsigned char *p, size_t n, size_t *len)
-{
-    int k = p[0] >= 0xF0 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC0 ? 2 : 0;
-    if (k == 0 || (size_t)k > n) {
-        return -1;
-    }
-    int64_t r = p[0] & (0x7F >> k);
-    for (int i = 1; i < k; i++) {
-        if ((p[i] & 0xC0) != 0x80) {
-            return -1;
-        }
-        r = r << 6 | (p[i] & 0x3F);
-    }
-    *len = (size_t)k;
-    return r;
-}
-
-static void utf8_encode(uint32_t r, buf_t *out)
-{
-    if (r < 0x80) {
-        buf_putc(out, (char)r);
-    } else if (r < 0x800) {
-        buf_putc(out, (char)(0xC0 | r >> 6));
-        buf_putc(out, (char)(0x80 | (r & 0x3F)));
-    } else if (r < 0x10000) {
-        buf_putc(out, (char)(0xE0 | r >> 12));
-        buf_putc(out, (char)(0x80 | (r >> 6 & 0x3F)));
-        buf_putc(out, (char)(0x80 | (r & 0x3F)));
-    } else {
-        buf_putc(out, (char)(0xF0 | r >> 18));
-        buf_putc(out, (char)(0x80 | (r >> 12 & 0x3F)));
-        buf_putc(out, (char)(0x80 | (r >> 6 & 0x3F)));
-        buf_putc(out, (char)(0x80 | (r & 0x3F)));
-    }
-}
-
 static int map_case(tstate_t *st, tv_t s, int upper, tv_t *out)
 {
     pthread_once(&utf8_once, utf8_init);
@@ -204,11 +167,11 @@ static int map_case(tstate_t *st, tv_t s, int upper, tv_t *out)
     const unsigned char *p = (const unsigned char *)s.u.s.p;
     for (size_t i = 0; i < s.u.s.n;) {
         size_t len = 1;
-        int64_t r = p[i] < 0x80 ? p[i] : utf8_decode(p + i, s.u.s.n - i, &len);
+        int64_t r = p[i] < 0x80 ? p[i] : tmpl__utf8_decode(p + i, s.u.s.n - i, &len);
         if (r < 0 || utf8_locale == (locale_t)0) {
             buf_putc(&b, (char)p[i]); /* invalid UTF-8 is kept as is */
         } else {
-            utf8_encode((uint32_t)(upper ? towupper_l((wint_t)r, utf8_locale)
+            tmpl__utf8_encode((uint32_t)(upper ? towupper_l((wint_t)r, utf8_locale)
                                          : towlower_l((wint_t)r, utf8_locale)),
                         &b);
         }

@@ -79,7 +79,9 @@ struct tv_list {
     tv_t items[];
 };
 
-/* Keys are sorted byte-wise (Go's range order for string keys); lookup is binary search. */
+/* Map keys are sorted byte-wise (Go's range order for string keys). Structs (typed values
+ * standing for Go structs) keep their fields in declaration order instead, which is how Go
+ * prints them; lookup is linear up to 8 entries, else binary search. */
 struct tv_map {
     size_t n;
     struct tv_map_entry {
@@ -293,6 +295,19 @@ extern const tfunc_t tmpl__loki_funcs[];
 
 /* ---- execution --------------------------------------------------------------------------- */
 
+/* HTML context of the output so far, for html/template-style escaping (template_html.c). */
+typedef struct {
+    uint8_t state, url_attr, url_part; /* url_part: 0 start, 1 path, 2 query/fragment */
+    char quote;
+    char attr[24];
+    size_t attr_n;
+} thtml_t;
+
+/* Feeds template text being written to the HTML state machine. */
+void tmpl__html_scan(thtml_t *h, const char *p, size_t n);
+/* Appends the printed value s (of value v) escaped for the current context. */
+void tmpl__html_escape_value(thtml_t *h, tv_t v, const char *s, size_t n, buf_t *out);
+
 typedef struct tvar {
     const char *name;
     tv_t val;
@@ -316,6 +331,8 @@ struct tstate {
     const char *loki_line;
     int64_t loki_ts_ns;
     int64_t now_ns;
+    int html;       /* escape printed values as html/template would */
+    thtml_t html_ctx;
 };
 
 /* Records a function failure message (printf-style); returns -1. */
@@ -370,6 +387,9 @@ int tmpl__url_unescape(tstate_t *st, tv_t s, int plus, tv_t *out);
 void tmpl__query_escape(const char *s, size_t n, buf_t *out);
 /* strconv.ParseFloat(s, 64): 0 or -1. */
 int tmpl__parse_go_float(const char *s, double *f);
+/* One UTF-8 sequence at p (n bytes left): code point and *len, or -1 if invalid. */
+int64_t tmpl__utf8_decode(const unsigned char *p, size_t n, size_t *len);
+void tmpl__utf8_encode(uint32_t r, buf_t *out);
 /* net.ParseIP succeeds. */
 int tmpl__is_ip(const char *s);
 /* Offset and abbreviation of IANA zone `name` at unix time `sec` (TZif files). */

@@ -16,6 +16,7 @@
 
 #define MAX_VARS 256
 #define MAX_PEEK 3
+#define MAX_DEPTH 200
 
 typedef struct {
     tmpl_t *set;
@@ -29,6 +30,7 @@ typedef struct {
     const char *vars[MAX_VARS];
     int n_vars;
     int range_depth;
+    int depth; /* nesting of parentheses and control structures (bounds the C stack) */
     int failed;
     err_t *err;
     /* definitions found, installed only when the whole text parsed */
@@ -37,6 +39,8 @@ typedef struct {
 } tparser_t;
 
 static tnode_t *parse_pipeline(tparser_t *p, const char *context, titem_type_t end);
+static tnode_t *parse_pipeline_body(tparser_t *p, const char *context, titem_type_t end);
+static tnode_t *parse_control_body(tparser_t *p, tnode_type_t type, const char *context);
 static tnode_t *parse_list_until(tparser_t *p, tnode_t **end_node);
 
 /* ---- errors and items ----------------------------------------------------------------- */
@@ -198,6 +202,41 @@ static tnode_t *new_field(tparser_t *p, tnode_type_t type, int pos, const char *
     return f;
 }
 
+/* One backslash escape at s[*i] (just after the '\'), appended to b; -1 if invalid. */
+static int put_escape(const char *s, size_t end, size_t *i, buf_t *b)
+{
+    static const char names[] = "abfnrtv\\'\"", values[] = "\a\b\f\n\r\t\v\\'\"";
+    char c = s[*i];
+    const char *simple = c != 0 ? strchr(names, c) : NULL;
+    if (simple != NULL) {
+        buf_putc(b, values[simple - names]);
+        return 0;
+    }
+    int octal = c >= '0' && c <= '7';
+    if (c != 'x' && c != 'u' && c != 'U' && !octal) {
+        return -1;
+    }
+    int digits = c == 'x' ? 2 : c == 'u' ? 4 : c == 'U' ? 8 : 3;
+    size_t start = octal ? *i : *i + 1;
+    if (start + (size_t)digits > end) {
+        return -1;
+    }
+    char tmp[9] = {0};
+    memcpy(tmp, s + start, (size_t)digits);
+    char *endp;
+    unsigned long v = strtoul(tmp, &endp, octal ? 8 : 16);
+    if (*endp != 0 || (!octal && c != 'x' && v > 0x10FFFF)) {
+        return -1;
+    }
+    *i = start + (size_t)digits - 1;
+    if (c == 'x' || octal) {
+        buf_putc(b, (char)v); /* a byte, not a code point */
+    } else {
+        tmpl__utf8_encode((uint32_t)v, b);
+    }
+    return 0;
+}
+
 /* Go's strconv.Unquote for "..." and `...` and '.'. Returns the bytes in the arena. */
 static int unquote(tparser_t *p, const char *s, size_t n, const char **out, size_t *out_n)
 {
@@ -211,56 +250,53 @@ static int unquote(tparser_t *p, const char *s, size_t n, const char **out, size
     for (size_t i = 1; i + 1 < n; i++) {
         if (s[i] != '\\') {
             buf_putc(&b, s[i]);
-            continue;
-        }
-        char c = s[++i];
-        const char *simple = strchr("abfnrtv\\'\"", c);
-        if (simple != NULL && c != 0) {
-            static const char map[] = "\a\b\f\n\r\t\v\\'\"";
-            buf_putc(&b, map[simple - "abfnrtv\\'\""]);
-        } else if (c == 'x' || c == 'u' || c == 'U' || (c >= '0' && c <= '7')) {
-            int digits = c == 'x' ? 2 : c == 'u' ? 4 : c == 'U' ? 8 : 3;
-            size_t start = c >= '0' && c <= '7' ? i : i + 1;
-            if (start + digits > n - 1) {
-                goto bad;
-            }
-            char tmp[9] = {0};
-            memcpy(tmp, s + start, digits);
-            char *endp;
-            unsigned long v = strtoul(tmp, &endp, c >= '0' && c <= '7' ? 8 : 16);
-            if (*endp != 0) {
-                goto bad;
-            }
-            i = start + digits - 1;
-            if (c == 'x' || (c >= '0' && c <= '7')) {
-                buf_putc(&b, (char)v);
-            } else if (v < 0x80) {
-                buf_putc(&b, (char)v);
-            } else if (v < 0x800) {
-                buf_putc(&b, (char)(0xC0 | (v >> 6)));
-                buf_putc(&b, (char)(0x80 | (v & 0x3F)));
-            } else if (v < 0x10000) {
-                buf_putc(&b, (char)(0xE0 | (v >> 12)));
-                buf_putc(&b, (char)(0x80 | ((v >> 6) & 0x3F)));
-                buf_putc(&b, (char)(0x80 | (v & 0x3F)));
-            } else {
-                buf_putc(&b, (char)(0xF0 | (v >> 18)));
-                buf_putc(&b, (char)(0x80 | ((v >> 12) & 0x3F)));
-                buf_putc(&b, (char)(0x80 | ((v >> 6) & 0x3F)));
-                buf_putc(&b, (char)(0x80 | (v & 0x3F)));
-            }
-        } else {
-            goto bad;
+        } else if (++i >= n - 1 || put_escape(s, n - 1, &i, &b) < 0) {
+            buf_fini(&b);
+            perr(p, "invalid syntax");
+            return -1;
         }
     }
     *out_n = b.len;
     *out = arena_strndup(p->a, b.data != NULL ? b.data : "", b.len);
     buf_fini(&b);
     return 0;
-bad:
-    buf_fini(&b);
-    perr(p, "invalid syntax");
-    return -1;
+}
+
+/* 'x': the rune's value, an int (and float) constant. */
+static tnode_t *parse_char(tparser_t *p, tnode_t *n, titem_t it)
+{
+    const char *v;
+    size_t vn, len = 1;
+    if (unquote(p, it.p, it.n, &v, &vn) < 0) {
+        return NULL;
+    }
+    int64_t r = (unsigned char)v[0];
+    if (r >= 0x80 && (r = tmpl__utf8_decode((const unsigned char *)v, vn, &len)) < 0) {
+        return perr(p, "malformed character constant: %.*s", (int)it.n, it.p);
+    }
+    n->u.num.is_int = n->u.num.is_float = 1;
+    n->u.num.i = r;
+    n->u.num.f = (double)r;
+    return n;
+}
+
+/* Integer literal (decimal, 0x, 0o, 0b, leading-0 octal); 0 if `tmp` is not one. */
+static int parse_int_literal(const char *tmp, int64_t *out)
+{
+    const char *digits = tmp + (tmp[0] == '-' || tmp[0] == '+');
+    int base = 0;
+    if (digits[0] == '0' && strchr("oObB", digits[1]) != NULL && digits[1] != 0) {
+        base = digits[1] == 'o' || digits[1] == 'O' ? 8 : 2;
+        digits += 2;
+    }
+    char *end;
+    errno = 0;
+    long long iv = base != 0 ? strtoll(digits, &end, base) : strtoll(tmp, &end, 0);
+    if (*end != 0 || errno == ERANGE || end == digits) {
+        return 0;
+    }
+    *out = base != 0 && tmp[0] == '-' ? -iv : iv;
+    return 1;
 }
 
 static tnode_t *parse_number(tparser_t *p, titem_t it)
@@ -271,24 +307,7 @@ static tnode_t *parse_number(tparser_t *p, titem_t it)
     }
     n->lit = arena_strndup(p->a, it.p, it.n);
     if (it.type == ITEM_CHAR_CONSTANT) {
-        const char *v;
-        size_t vn;
-        if (unquote(p, it.p, it.n, &v, &vn) < 0) {
-            return NULL;
-        }
-        unsigned char c0 = (unsigned char)v[0];
-        int64_t r = c0;
-        if (c0 >= 0xC0 && vn > 1) { /* decode one UTF-8 rune */
-            int len = c0 >= 0xF0 ? 4 : c0 >= 0xE0 ? 3 : 2;
-            r = c0 & (0x3F >> (len - 1));
-            for (int i = 1; i < len && (size_t)i < vn; i++) {
-                r = (r << 6) | ((unsigned char)v[i] & 0x3F);
-            }
-        }
-        n->u.num.is_int = n->u.num.is_float = 1;
-        n->u.num.i = r;
-        n->u.num.f = (double)r;
-        return n;
+        return parse_char(p, n, it);
     }
     char tmp[128];
     size_t k = 0;
@@ -298,42 +317,20 @@ static tnode_t *parse_number(tparser_t *p, titem_t it)
         }
     }
     tmp[k] = 0;
-    char *end;
-    const char *digits = tmp + (tmp[0] == '-' || tmp[0] == '+');
-    int base = 0, neg = tmp[0] == '-';
-    if (digits[0] == '0' && (digits[1] == 'o' || digits[1] == 'O' || digits[1] == 'b' ||
-                             digits[1] == 'B')) {
-        base = digits[1] == 'o' || digits[1] == 'O' ? 8 : 2;
-        digits += 2;
-    }
-    errno = 0;
-    long long iv = base != 0 ? strtoll(digits, &end, base) : strtoll(tmp, &end, 0);
-    int int_overflow = errno == ERANGE;
-    if (base != 0 && neg) {
-        iv = -iv;
-    }
-    int is_hex = strncmp(tmp, "0x", 2) == 0 || strncmp(tmp, "0X", 2) == 0 ||
-                 strncmp(tmp, "-0x", 3) == 0 || strncmp(tmp, "+0x", 3) == 0;
-    if (*end == 0 && !int_overflow) {
-        n->u.num.is_int = 1;
-        n->u.num.i = iv;
-        n->u.num.f = (double)iv;
-        n->u.num.is_float = 1;
+    if (parse_int_literal(tmp, &n->u.num.i)) {
+        n->u.num.is_int = n->u.num.is_float = 1;
+        n->u.num.f = (double)n->u.num.i;
         return n;
     }
+    char *end;
     errno = 0;
     double fv = strtod(tmp, &end);
-    if (*end == 0 && !is_hex && errno != ERANGE) {
-        n->u.num.is_float = 1;
-        n->u.num.f = fv;
-        if (fv > -9.2e18 && fv < 9.2e18 && fv == (double)(int64_t)fv &&
-            strpbrk(tmp, ".eEpP") == NULL) {
-            n->u.num.is_int = 1;
-            n->u.num.i = (int64_t)fv;
-        }
-        return n;
+    if (*end != 0 || strpbrk(tmp, "xX") != NULL || errno == ERANGE) {
+        return perr(p, "illegal number syntax: \"%.*s\"", (int)it.n, it.p);
     }
-    return perr(p, "illegal number syntax: \"%.*s\"", (int)it.n, it.p);
+    n->u.num.is_float = 1;
+    n->u.num.f = fv;
+    return n;
 }
 
 static tnode_t *use_var(tparser_t *p, titem_t it)
@@ -567,6 +564,17 @@ static void check_pipeline(tparser_t *p, tnode_t *pipe, const char *context)
 
 static tnode_t *parse_pipeline(tparser_t *p, const char *context, titem_type_t end)
 {
+    if (p->depth >= MAX_DEPTH) {
+        return perr(p, "max expression depth exceeded");
+    }
+    p->depth++;
+    tnode_t *pipe = parse_pipeline_body(p, context, end);
+    p->depth--;
+    return pipe;
+}
+
+static tnode_t *parse_pipeline_body(tparser_t *p, const char *context, titem_type_t end)
+{
     tnode_t *pipe = new_node(p, TN_PIPE, peek_non_space(p).pos);
     if (pipe == NULL) {
         return NULL;
@@ -638,6 +646,17 @@ static tnode_t *parse_else_chain(tparser_t *p, tnode_type_t type, const char *co
 }
 
 static tnode_t *parse_control(tparser_t *p, tnode_type_t type, const char *context)
+{
+    if (p->depth >= MAX_DEPTH) {
+        return perr(p, "max expression depth exceeded");
+    }
+    p->depth++;
+    tnode_t *n = parse_control_body(p, type, context);
+    p->depth--;
+    return n;
+}
+
+static tnode_t *parse_control_body(tparser_t *p, tnode_type_t type, const char *context)
 {
     int saved_vars = p->n_vars;
     tnode_t *n = new_node(p, type, 0);
@@ -711,11 +730,16 @@ static int add_def(tparser_t *p, const char *name, tnode_t *root)
 /* A body for {{define}}/{{block}}: its own variable scope starting at "$". */
 static tnode_t *parse_body(tparser_t *p, const char *context)
 {
+    if (p->depth >= MAX_DEPTH) {
+        return perr(p, "max expression depth exceeded");
+    }
     int saved_vars = p->n_vars, saved_range = p->range_depth;
     p->vars[p->n_vars++] = "$";
     p->range_depth = 0;
     tnode_t *end = NULL;
+    p->depth++;
     tnode_t *root = parse_list_until(p, &end);
+    p->depth--;
     p->n_vars = saved_vars;
     p->range_depth = saved_range;
     if (!p->failed && end != &end_marker) {

@@ -69,13 +69,15 @@ static tv_t alert_from_json(arena_t *a, const json_t *j)
     if (m == NULL) {
         return tv_nil();
     }
-    m->e[0] = (struct tv_map_entry){"Annotations", 11, kv_from_json(a, json_object_get(j, "annotations"))};
-    m->e[1] = (struct tv_map_entry){"EndsAt", 6, time_field(j, "endsAt")};
-    m->e[2] = (struct tv_map_entry){"Fingerprint", 11, str_field(j, "fingerprint")};
-    m->e[3] = (struct tv_map_entry){"GeneratorURL", 12, str_field(j, "generatorURL")};
-    m->e[4] = (struct tv_map_entry){"Labels", 6, kv_from_json(a, json_object_get(j, "labels"))};
-    m->e[5] = (struct tv_map_entry){"StartsAt", 8, time_field(j, "startsAt")};
-    m->e[6] = (struct tv_map_entry){"Status", 6, str_field(j, "status")};
+    /* template.Alert's fields in declaration order */
+    m->e[0] = (struct tv_map_entry){"Status", 6, str_field(j, "status")};
+    m->e[1] = (struct tv_map_entry){"Labels", 6, kv_from_json(a, json_object_get(j, "labels"))};
+    m->e[2] = (struct tv_map_entry){"Annotations", 11,
+                                    kv_from_json(a, json_object_get(j, "annotations"))};
+    m->e[3] = (struct tv_map_entry){"StartsAt", 8, time_field(j, "startsAt")};
+    m->e[4] = (struct tv_map_entry){"EndsAt", 6, time_field(j, "endsAt")};
+    m->e[5] = (struct tv_map_entry){"GeneratorURL", 12, str_field(j, "generatorURL")};
+    m->e[6] = (struct tv_map_entry){"Fingerprint", 11, str_field(j, "fingerprint")};
     return tv_typed((tv_t){.kind = TV_MAP, .u.map = m}, TVT_ALERT);
 }
 
@@ -91,13 +93,17 @@ tv_t tmpl__am_data(arena_t *a, const json_t *p)
         l->items[i] = alert_from_json(a, json_array_get(alerts, i));
     }
     tv_t al = tv_typed((tv_t){.kind = TV_LIST, .u.list = l}, TVT_ALERTS);
-    m->e[0] = (struct tv_map_entry){"Alerts", 6, al};
-    m->e[1] = (struct tv_map_entry){"CommonAnnotations", 17, kv_from_json(a, json_object_get(p, "commonAnnotations"))};
-    m->e[2] = (struct tv_map_entry){"CommonLabels", 12, kv_from_json(a, json_object_get(p, "commonLabels"))};
-    m->e[3] = (struct tv_map_entry){"ExternalURL", 11, str_field(p, "externalURL")};
-    m->e[4] = (struct tv_map_entry){"GroupLabels", 11, kv_from_json(a, json_object_get(p, "groupLabels"))};
-    m->e[5] = (struct tv_map_entry){"Receiver", 8, str_field(p, "receiver")};
-    m->e[6] = (struct tv_map_entry){"Status", 6, str_field(p, "status")};
+    /* template.Data's fields in declaration order */
+    m->e[0] = (struct tv_map_entry){"Receiver", 8, str_field(p, "receiver")};
+    m->e[1] = (struct tv_map_entry){"Status", 6, str_field(p, "status")};
+    m->e[2] = (struct tv_map_entry){"Alerts", 6, al};
+    m->e[3] = (struct tv_map_entry){"GroupLabels", 11,
+                                    kv_from_json(a, json_object_get(p, "groupLabels"))};
+    m->e[4] = (struct tv_map_entry){"CommonLabels", 12,
+                                    kv_from_json(a, json_object_get(p, "commonLabels"))};
+    m->e[5] = (struct tv_map_entry){"CommonAnnotations", 17,
+                                    kv_from_json(a, json_object_get(p, "commonAnnotations"))};
+    m->e[6] = (struct tv_map_entry){"ExternalURL", 11, str_field(p, "externalURL")};
     return tv_typed((tv_t){.kind = TV_MAP, .u.map = m}, TVT_DATA);
 }
 

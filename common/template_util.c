@@ -37,6 +37,45 @@ int tmpl__is_ip(const char *s)
     return inet_pton(AF_INET, s, tmp) == 1 || inet_pton(AF_INET6, s, tmp) == 1;
 }
 
+/* ---- UTF-8 ---------------------------------------------------------------------------- */
+
+/* One UTF-8 sequence at p (n bytes left): its code point and length, or -1 if invalid. */
+int64_t tmpl__utf8_decode(const unsigned char *p, size_t n, size_t *len)
+{
+    int k = p[0] >= 0xF0 ? 4 : p[0] >= 0xE0 ? 3 : p[0] >= 0xC0 ? 2 : 0;
+    if (k == 0 || (size_t)k > n) {
+        return -1;
+    }
+    int64_t r = p[0] & (0x7F >> k);
+    for (int i = 1; i < k; i++) {
+        if ((p[i] & 0xC0) != 0x80) {
+            return -1;
+        }
+        r = r << 6 | (p[i] & 0x3F);
+    }
+    *len = (size_t)k;
+    return r;
+}
+
+void tmpl__utf8_encode(uint32_t r, buf_t *out)
+{
+    if (r < 0x80) {
+        buf_putc(out, (char)r);
+    } else if (r < 0x800) {
+        buf_putc(out, (char)(0xC0 | r >> 6));
+        buf_putc(out, (char)(0x80 | (r & 0x3F)));
+    } else if (r < 0x10000) {
+        buf_putc(out, (char)(0xE0 | r >> 12));
+        buf_putc(out, (char)(0x80 | (r >> 6 & 0x3F)));
+        buf_putc(out, (char)(0x80 | (r & 0x3F)));
+    } else {
+        buf_putc(out, (char)(0xF0 | r >> 18));
+        buf_putc(out, (char)(0x80 | (r >> 12 & 0x3F)));
+        buf_putc(out, (char)(0x80 | (r >> 6 & 0x3F)));
+        buf_putc(out, (char)(0x80 | (r & 0x3F)));
+    }
+}
+
 /* ---- time zones ----------------------------------------------------------------------- */
 
 static uint32_t be32(const unsigned char *p)

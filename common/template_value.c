@@ -101,6 +101,15 @@ void tv_map_sort(tv_map_t *m)
 
 const tv_t *tv_map_get(const tv_map_t *m, const char *key, size_t n)
 {
+    if (m != NULL && m->n <= 8) {
+        /* small maps and structs (kept in Go's field declaration order): linear scan */
+        for (size_t i = 0; i < m->n; i++) {
+            if (m->e[i].key_n == n && memcmp(m->e[i].key, key, n) == 0) {
+                return &m->e[i].val;
+            }
+        }
+        return NULL;
+    }
     size_t lo = 0, hi = m != NULL ? m->n : 0;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;

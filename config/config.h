@@ -301,8 +301,10 @@ typedef struct cfg {
 cfg_t *cfg_load(cfg_program_t prog, int argc, char *const argv[], err_t *err);
 /* Re-reads the same file with the same flags as `cur`. New snapshot or NULL + err. */
 cfg_t *cfg_reload(const cfg_t *cur, err_t *err);
-/* Defaults + YAML text only (no flags, no env expansion); file_name is used in messages.
- * For tests and the fuzz target. */
+/* Defaults + YAML text only (no flags, no env expansion), for tests and the fuzz target.
+ *   prog       which program's keys and defaults
+ *   yaml, len  the text (need not be NUL-terminated)
+ *   file_name  used in error messages */
 cfg_t *cfg_parse(cfg_program_t prog, const char *yaml, size_t len, const char *file_name,
                  err_t *err);
 
@@ -331,7 +333,8 @@ typedef struct cfg_overrides cfg_overrides_t;
  * e.g. `rt.yaml:3: unknown key "x" in section "overrides.team-a"`. Caller owns the result;
  * it keeps a reference to c. */
 cfg_overrides_t *cfg_overrides_load(cfg_t *c, err_t *err);
-/* The same from YAML text (tests, fuzzing). */
+/* The same from YAML text (tests, fuzzing): c gives the program and the default limits,
+ * yaml/len the text, file_name the name used in messages. */
 cfg_overrides_t *cfg_overrides_parse(cfg_t *c, const char *yaml, size_t len,
                                      const char *file_name, err_t *err);
 /* The tenant's limits, or the defaults (c->limits) for a tenant without overrides. Borrowed:

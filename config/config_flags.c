@@ -55,7 +55,8 @@ static void push_flag(cfg__flags_t *f, const char *name, size_t name_len, const 
     f->n++;
 }
 
-/* One argument at argv[*i]; may consume the next one as its value. */
+/* One argument at argv[*i] for the flags of `mask`; a value-taking flag without `=` consumes
+ * argv[*i + 1] (IN/OUT i). The name/value pair is appended to `out`. */
 static int parse_one(unsigned mask, int argc, char *const argv[], int *i, cfg__flags_t *out,
                      err_t *err)
 {
@@ -347,7 +348,12 @@ static const char docs_intro[] =
     "Defaults differ from upstream where herald runs as one process with data under\n"
     "`./data`: ports (herald-promd 9009, herald-alertd 9093), directories, the rulers'\n"
     "`alertmanager_url` (herald-promd's embedded Alertmanager) and `ruler.storage.type`\n"
-    "(`local`, writable). Keys marked herald are herald's own.\n";
+    "(`local`, writable). Keys marked herald are herald's own.\n"
+    "\n"
+    "Per-tenant limits: `runtime_config.file` names a YAML file of the form\n"
+    "`overrides: {<tenant>: {<key>: <value>}}` whose keys are those of `limits:`\n"
+    "(herald-promd, herald-alertd) or `limits_config:` (herald-logd); a tenant's other limits\n"
+    "keep the configuration's values. One file, re-read every `runtime_config.period`.\n";
 
 void cfg_write_docs(buf_t *out)
 {

@@ -103,12 +103,14 @@ void cfg__strmap_put(cfg_strmap_t *m, const char *key, const char *value);
 void *cfg__list_push(const cfg__key_t *k, void *base);
 
 /* config_yaml.c */
-/* Reads YAML text into c (defaults already applied). file_name is used in messages. */
+/* Reads YAML text yaml/len into c (defaults already applied); file_name is used in
+ * messages. */
 int cfg__yaml_read(cfg_t *c, const char *yaml, size_t len, const char *file_name, err_t *err);
 void cfg__yaml_dump(const cfg_t *c, buf_t *out);
-/* Reads a runtime configuration (`overrides: {<tenant>: {<limit>: value}}`). For each tenant
- * new_tenant(arg, id) returns the snapshot to fill (holding the default limits), or NULL
- * with err set. Limit keys are those under limits: (Mimir) or limits_config: (Loki). */
+/* Reads a runtime configuration (`overrides: {<tenant>: {<limit>: value}}`) for program
+ * prog from yaml/len (file_name for messages). For each tenant, new_tenant(arg, id) returns
+ * the snapshot to fill (holding the default limits), or NULL with err set. Limit keys are
+ * those under limits: (Mimir) or limits_config: (Loki). */
 int cfg__yaml_read_overrides(cfg_program_t prog, const char *yaml, size_t len,
                              const char *file_name, cfg_t *(*new_tenant)(void *, const char *),
                              void *arg, err_t *err);
@@ -127,8 +129,9 @@ typedef struct {
     size_t n;
 } cfg__flags_t;
 
-/* Splits argv[1..] into name/value pairs, checking every name against the flags of `mask`
- * and the special flags (config.file, config.expand-env, help, h, version). */
+/* Splits argv[1..argc-1] into name/value pairs appended to `out` (OUT; free with
+ * cfg__flags_fini), checking every name against the flags of `mask` and the special flags
+ * (config.file, config.expand-env, help, h, version). */
 int cfg__flags_parse(unsigned mask, int argc, char *const argv[], cfg__flags_t *out, err_t *err);
 const char *cfg__flags_get(const cfg__flags_t *f, const char *name); /* last value or NULL */
 void cfg__flags_fini(cfg__flags_t *f);

@@ -58,11 +58,14 @@ static int parse_bool(const char *s, int *out)
     return -1;
 }
 
+/* Decimal, or hexadecimal with 0x; a leading zero is not octal (YAML 1.2 reads 017 as 17). */
 static int parse_int64(const char *s, int64_t *out)
 {
     char *end;
+    const char *digits = s + (*s == '-' || *s == '+');
+    int base = digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X') ? 16 : 10;
     errno = 0;
-    long long v = strtoll(s, &end, 0);
+    long long v = strtoll(s, &end, base);
     if (*s == '\0' || *end != '\0' || errno != 0) {
         return -1;
     }

@@ -32,6 +32,14 @@ typedef struct {
     size_t hidden;       /* leading bytes of prefix that messages leave out */
 } section_t;
 
+/* Parameters of the reader functions below, in this order when present:
+ *   r    the reader (document, file name for messages, err, node budget)
+ *   map  a mapping node being walked; v/vn: the value node of one key; kn: its key node
+ *   s    the section the key lies in (table, program mask, struct base, path prefix)
+ *   key  the key's own name in that mapping (messages prepend s->display and s->prefix)
+ *   k    the key's table row
+ * All return 0, or -1 with r->err set to one line naming file, line and key. */
+
 static int line_of(const yaml_node_t *n)
 {
     return (int)n->start_mark.line + 1;
@@ -111,10 +119,10 @@ static int read_mapping(reader_t *r, const yaml_node_t *map, const section_t *s)
 
 /* Scalar value into a scalar row, or comma-separated text into a list row. */
 static int read_text(reader_t *r, const yaml_node_t *v, const section_t *s, const char *key,
-                     const cfg__key_t *k, void *base)
+                     const cfg__key_t *k)
 {
     err_t e = {0};
-    if (cfg__set_text(k, base, scalar_text(v), &e) != 0) {
+    if (cfg__set_text(k, s->base, scalar_text(v), &e) != 0) {
         return fail_key(r, v, s, key, e.msg);
     }
     return 0;
@@ -211,7 +219,7 @@ static int read_value(reader_t *r, const yaml_node_t *v, const section_t *s, con
     if (v->type != YAML_SCALAR_NODE) {
         return fail_type(r, v, s, key, cfg__type_name(k->type));
     }
-    return read_text(r, v, s, key, k, s->base);
+    return read_text(r, v, s, key, k);
 }
 
 static int check_duplicate(reader_t *r, const yaml_node_t *map, const yaml_node_pair_t *pair,
@@ -488,6 +496,7 @@ static void emit_end(writer_t *w, int is_map)
     emit(w, &ev);
 }
 
+/* Emits the keys of table t (rows of `mask`) found under path `prefix` of struct `base`. */
 static void emit_section(writer_t *w, const cfg__table_t *t, unsigned mask, const void *base,
                          const char *prefix);
 

@@ -76,12 +76,19 @@ static const labels_t *group_labels(promql__ev_t *ev, promql_expr_t *e, const la
     return labels_builder_build(ev->lb);
 }
 
-static uint64_t group_sig(promql_expr_t *e, const labels_t *ls)
+static uint64_t group_sig(promql__ev_t *ev, promql__memo_t *memo, promql_expr_t *e,
+                          const promql__elem_t *el)
 {
+    uint64_t sig;
     if (!e->u.agg.without && e->u.agg.n_grouping == 0) {
         return 0;
     }
-    return promql__signature(ls, e->u.agg.grouping, e->u.agg.n_grouping, !e->u.agg.without);
+    if (promql__memo_get(memo, el->sid, &sig)) {
+        return sig;
+    }
+    sig = promql__signature(el->ls, e->u.agg.grouping, e->u.agg.n_grouping, !e->u.agg.without);
+    promql__memo_put(ev, memo, el->sid, sig);
+    return sig;
 }
 
 static int push_val(promql__ev_t *ev, group_t *g, double v)
@@ -228,10 +235,11 @@ static int agg_simple(promql__ev_t *ev, promql_expr_t *e, promql__vec_t *in, dou
 {
     groups_t gs = {0};
     promql__agg_op_t op = e->u.agg.op;
+    promql__memo_t *memo = promql__memo_for(ev, e);
     for (size_t i = 0; i < in->n; i++) {
         promql__elem_t *el = &in->e[i];
         int is_new;
-        uint64_t sig = group_sig(e, el->ls);
+        uint64_t sig = group_sig(ev, memo, e, el);
         long k = promql__u64map_get(&gs.idx, sig);
         group_t *g = group_for(ev, e, &gs, sig, k < 0 ? group_labels(ev, e, el->ls) : NULL, &is_new);
         if (g == NULL) {
@@ -250,7 +258,7 @@ static int agg_simple(promql__ev_t *ev, promql_expr_t *e, promql__vec_t *in, dou
     }
     size_t cap = 0;
     for (size_t i = 0; i < gs.n; i++) {
-        promql__elem_t el = {gs.g[i].ls, group_result(op, &gs.g[i], q), 0, gs.g[i].drop_name};
+        promql__elem_t el = {gs.g[i].ls, group_result(op, &gs.g[i], q), 0, gs.g[i].drop_name, 0};
         if (promql__vec_push(ev, &out->vec, &cap, el) < 0) {
             return -1;
         }
@@ -291,7 +299,7 @@ static int count_values(promql__ev_t *ev, promql_expr_t *e, promql__vec_t *in, c
     }
     size_t cap = 0;
     for (size_t i = 0; i < gs.n; i++) {
-        promql__elem_t el = {gs.g[i].ls, gs.g[i].count, 0, 0};
+        promql__elem_t el = {gs.g[i].ls, gs.g[i].count, 0, 0, 0};
         if (promql__vec_push(ev, &out->vec, &cap, el) < 0) {
             return -1;
         }
@@ -376,9 +384,10 @@ static int agg_k(promql__ev_t *ev, promql_expr_t *e, promql__vec_t *in, double p
     if ((op != AGG_LIMIT_RATIO && k < 1) || (op == AGG_LIMIT_RATIO && param == 0)) {
         return 0;
     }
+    promql__memo_t *memo = promql__memo_for(ev, e);
     for (size_t i = 0; i < in->n; i++) {
         int is_new;
-        group_t *g = group_for(ev, e, &gs, group_sig(e, in->e[i].ls), labels_empty(), &is_new);
+        group_t *g = group_for(ev, e, &gs, group_sig(ev, memo, e, &in->e[i]), labels_empty(), &is_new);
         if (g == NULL) {
             return -1;
         }

@@ -311,7 +311,7 @@ static int eval_vec_vec(promql__ev_t *ev, promql_expr_t *e, promql__vec_t *l, pr
         if (!keep && !e->u.bin.return_bool) {
             continue;
         }
-        promql__elem_t el = {ls, f, 0, (uint8_t)e->u.bin.return_bool};
+        promql__elem_t el = {ls, f, 0, (uint8_t)e->u.bin.return_bool, 0};
         if (promql__vec_push(ev, &out->vec, &cap, el) < 0) {
             return -1;
         }

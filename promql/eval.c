@@ -24,6 +24,10 @@ struct promql__sel_cache {
     const labels_t **ls;
     sample_t **pts;
     size_t *npts;
+    /* per series: index of the first sample after the last window end (hi) and start (lo);
+     * steps move forward, so each window is found from the previous one in O(1) */
+    size_t *hi, *lo;
+    uint32_t sid0; /* sid of series i is sid0 + i */
 };
 
 int promql__is_stale(double v)
@@ -105,6 +109,107 @@ const labels_t *promql__drop_name(promql__ev_t *ev, const labels_t *ls)
     labels_builder_reset(ev->lb, ls);
     labels_builder_keep(ev->lb, meta, 3, 0);
     return labels_builder_build(ev->lb);
+}
+
+uint32_t promql__new_sids(promql__ev_t *ev, uint32_t n)
+{
+    uint32_t first = ev->n_sids + 1;
+    ev->n_sids += n;
+    return first;
+}
+
+promql__memo_t *promql__memo_for(promql__ev_t *ev, const void *node)
+{
+    uint64_t key = (uint64_t)(uintptr_t)node;
+    long i = promql__u64map_get(&ev->memo_idx, key);
+    if (i >= 0) {
+        return &ev->memos[i];
+    }
+    if (ev->n_memos == ev->cap_memos) {
+        size_t nc = ev->cap_memos ? ev->cap_memos * 2 : 8;
+        promql__memo_t *nm = arena_realloc(ev->perm, ev->memos, ev->cap_memos * sizeof(*nm),
+                                           nc * sizeof(*nm));
+        if (nm == NULL) {
+            return NULL;
+        }
+        ev->memos = nm;
+        ev->cap_memos = nc;
+    }
+    if (promql__u64map_put(ev->perm, &ev->memo_idx, key, ev->n_memos) < 0) {
+        return NULL;
+    }
+    promql__memo_t *m = &ev->memos[ev->n_memos++];
+    memset(m, 0, sizeof(*m));
+    return m;
+}
+
+int promql__memo_get(const promql__memo_t *m, uint32_t sid, uint64_t *val)
+{
+    if (m == NULL || sid == 0 || sid > m->cap || !m->have[sid - 1]) {
+        return 0;
+    }
+    *val = m->vals[sid - 1];
+    return 1;
+}
+
+/* Grows parallel per-sid arrays to hold ev->n_sids entries. */
+static int grow_by_sid(promql__ev_t *ev, void **arrs, const size_t *sizes, int n_arrs, size_t *cap)
+{
+    if (*cap >= ev->n_sids) {
+        return 0;
+    }
+    size_t nc = ev->n_sids + ev->n_sids / 2 + 16;
+    for (int k = 0; k < n_arrs; k++) {
+        void *na = arena_realloc(ev->perm, arrs[k], *cap * sizes[k], nc * sizes[k]);
+        if (na == NULL) {
+            return -1;
+        }
+        memset((char *)na + *cap * sizes[k], 0, (nc - *cap) * sizes[k]);
+        arrs[k] = na;
+    }
+    *cap = nc;
+    return 0;
+}
+
+void promql__memo_put(promql__ev_t *ev, promql__memo_t *m, uint32_t sid, uint64_t val)
+{
+    void *arrs[2] = {m != NULL ? m->vals : NULL, m != NULL ? m->have : NULL};
+    const size_t sizes[2] = {sizeof(uint64_t), 1};
+    if (m == NULL || sid == 0 || grow_by_sid(ev, arrs, sizes, 2, &m->cap) < 0) {
+        return; /* a memo miss only costs time */
+    }
+    m->vals = arrs[0];
+    m->have = arrs[1];
+    m->vals[sid - 1] = val;
+    m->have[sid - 1] = 1;
+}
+
+void promql__drop_name_el(promql__ev_t *ev, promql__elem_t *el)
+{
+    uint32_t sid = el->sid;
+    if (sid != 0 && sid <= ev->drop_cap && ev->drop_ls[sid - 1] != NULL) {
+        el->ls = ev->drop_ls[sid - 1];
+        el->sid = ev->drop_sid[sid - 1];
+        return;
+    }
+    if (sid == 0) {
+        el->ls = promql__drop_name(ev, el->ls);
+        return;
+    }
+    labels_builder_t *cur = ev->lb;
+    ev->lb = ev->perm_lb; /* the result outlives this step */
+    el->ls = promql__drop_name(ev, el->ls);
+    ev->lb = cur;
+    uint32_t nsid = promql__new_sids(ev, 1);
+    void *arrs[2] = {(void *)ev->drop_ls, ev->drop_sid};
+    const size_t sizes[2] = {sizeof(*ev->drop_ls), sizeof(*ev->drop_sid)};
+    if (grow_by_sid(ev, arrs, sizes, 2, &ev->drop_cap) == 0) {
+        ev->drop_ls = arrs[0];
+        ev->drop_sid = arrs[1];
+        ev->drop_ls[sid - 1] = el->ls;
+        ev->drop_sid[sid - 1] = nsid;
+    }
+    el->sid = nsid;
 }
 
 int promql__labels_cmp_qsort(const void *x, const void *y)
@@ -218,12 +323,15 @@ static int load_selector(promql__ev_t *ev, promql_expr_t *vs, int for_matrix)
     c->ls = arena_alloc(ev->perm, (n + 1) * sizeof(*c->ls));
     c->pts = arena_alloc(ev->perm, (n + 1) * sizeof(*c->pts));
     c->npts = arena_calloc(ev->perm, (n + 1) * sizeof(*c->npts));
-    if (c->ls == NULL || c->pts == NULL || c->npts == NULL) {
+    c->hi = arena_calloc(ev->perm, (n + 1) * sizeof(*c->hi));
+    c->lo = arena_calloc(ev->perm, (n + 1) * sizeof(*c->lo));
+    if (c->ls == NULL || c->pts == NULL || c->npts == NULL || c->hi == NULL || c->lo == NULL) {
         return -1;
     }
+    size_t guess = 16; /* series of one selector tend to have similar sample counts */
     for (size_t i = 0; i < n; i++) {
         series_iter_t *it = ev->qr->ops->iter(ev->qr, ev->perm, &ss[i], ev->err);
-        size_t cap = 16, k = 0;
+        size_t cap = guess, k = 0;
         sample_t *buf = arena_alloc(ev->perm, cap * sizeof(*buf));
         sample_t smp;
         int rc;
@@ -247,12 +355,14 @@ static int load_selector(promql__ev_t *ev, promql_expr_t *vs, int for_matrix)
         if (rc < 0) {
             return -1;
         }
+        guess = k + k / 16 + 16;
         c->ls[c->n] = ss[i].labels;
         c->pts[c->n] = buf;
         c->npts[c->n] = k;
         c->n++;
         ev->total_samples += k;
     }
+    c->sid0 = promql__new_sids(ev, (uint32_t)c->n);
     c->loaded = 1;
     return 0;
 }
@@ -272,6 +382,24 @@ static size_t upper_bound(const sample_t *pts, size_t n, int64_t ts)
     return lo;
 }
 
+/* Index of the first sample with t > ts, starting from the cursor *pos. */
+static size_t seek_after(const sample_t *pts, size_t n, int64_t ts, size_t *pos)
+{
+    size_t k = *pos;
+    if (k > n || (k > 0 && pts[k - 1].t > ts)) {
+        k = upper_bound(pts, n, ts); /* moved backwards (subquery, new evaluation) */
+    } else {
+        for (int i = 0; k < n && pts[k].t <= ts; i++, k++) {
+            if (i == 8) {
+                k += upper_bound(pts + k, n - k, ts);
+                break;
+            }
+        }
+    }
+    *pos = k;
+    return k;
+}
+
 static int eval_vsel(promql__ev_t *ev, promql_expr_t *e, int64_t ts, promql__val_t *out)
 {
     promql__sel_cache_t *c = e->u.vs.cache;
@@ -279,12 +407,15 @@ static int eval_vsel(promql__ev_t *ev, promql_expr_t *e, int64_t ts, promql__val
         return -1;
     }
     int64_t ref = at_time(ev, &e->u.vs.tm, ts) - e->u.vs.tm.offset_ms;
-    size_t cap = 0;
+    size_t cap = c->n;
     out->type = PROMQL_TYPE_VECTOR;
     out->vec.n = 0;
-    out->vec.e = NULL;
+    out->vec.e = arena_alloc(ev->a, (cap + 1) * sizeof(*out->vec.e));
+    if (out->vec.e == NULL) {
+        return -1;
+    }
     for (size_t i = 0; i < c->n; i++) {
-        size_t k = upper_bound(c->pts[i], c->npts[i], ref);
+        size_t k = seek_after(c->pts[i], c->npts[i], ref, &c->hi[i]);
         if (k == 0) {
             continue;
         }
@@ -292,7 +423,7 @@ static int eval_vsel(promql__ev_t *ev, promql_expr_t *e, int64_t ts, promql__val
         if (s->t <= ref - ev->lookback || sample_is_stale(s->v)) {
             continue;
         }
-        promql__elem_t el = {c->ls[i], s->v, s->t, 0};
+        promql__elem_t el = {c->ls[i], s->v, s->t, 0, c->sid0 + (uint32_t)i};
         if (promql__vec_push(ev, &out->vec, &cap, el) < 0) {
             return -1;
         }
@@ -315,12 +446,13 @@ static int eval_msel(promql__ev_t *ev, promql_expr_t *e, int64_t ts, promql__mat
     }
     size_t total = 0;
     for (size_t i = 0; i < c->n; i++) {
-        size_t hi = upper_bound(c->pts[i], c->npts[i], ref);
-        size_t lo = upper_bound(c->pts[i], hi, ref - e->u.ms.range_ms);
+        size_t hi = seek_after(c->pts[i], c->npts[i], ref, &c->hi[i]);
+        size_t lo = seek_after(c->pts[i], hi, ref - e->u.ms.range_ms, &c->lo[i]);
         if (hi == lo) {
             continue;
         }
-        out->s[out->n++] = (promql__ser_t){c->ls[i], c->pts[i] + lo, hi - lo, 0};
+        out->s[out->n++] = (promql__ser_t){c->ls[i], c->pts[i] + lo, hi - lo, 0,
+                                           c->sid0 + (uint32_t)i};
         total += hi - lo;
     }
     out->rstart = ref - e->u.ms.range_ms;
@@ -387,7 +519,7 @@ static long sermap_get(promql__ev_t *ev, sermap_t *m, const labels_t *ls, uint8_
         labels_builder_reset(m->lb, ls);
         ls = labels_builder_build(m->lb);
     }
-    m->s[m->n] = (promql__ser_t){ls, NULL, 0, drop_name};
+    m->s[m->n] = (promql__ser_t){ls, NULL, 0, drop_name, 0};
     m->cap[m->n] = 0;
     m->slots[h] = m->n + 1;
     return (long)m->n++;
@@ -541,9 +673,10 @@ static int drop_names_now(promql__ev_t *ev, promql__val_t *v)
         return 0;
     }
     for (size_t i = 0; i < v->vec.n; i++) {
-        if (v->vec.e[i].drop_name) {
-            v->vec.e[i].ls = promql__drop_name(ev, v->vec.e[i].ls);
-            v->vec.e[i].drop_name = 0;
+        promql__elem_t *el = &v->vec.e[i];
+        if (el->drop_name) {
+            promql__drop_name_el(ev, el);
+            el->drop_name = 0;
         }
     }
     return 0;
@@ -661,6 +794,7 @@ static int cleanup_vector(promql__ev_t *ev, promql__vec_t *v)
     for (size_t i = 0; i < v->n; i++) {
         if (v->e[i].drop_name) {
             v->e[i].ls = promql__drop_name(ev, v->e[i].ls);
+            v->e[i].sid = 0;
             any = 1;
         }
     }
@@ -767,7 +901,9 @@ int promql_eval_range(arena_t *a, queryable_t *qb, promql_expr_t *e, int64_t sta
         rc = merge_dropped(&ev, &m);
     }
     if (rc == 0) {
-        qsort(m.s, m.n, sizeof(*m.s), promql__labels_cmp_qsort);
+        if (m.n > 1) {
+            qsort(m.s, m.n, sizeof(*m.s), promql__labels_cmp_qsort);
+        }
         out->type = PROMQL_TYPE_MATRIX;
         out->mat = arena_alloc(a, (m.n + 1) * sizeof(*out->mat));
         for (size_t i = 0; out->mat != NULL && i < m.n; i++) {

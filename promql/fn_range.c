@@ -20,10 +20,11 @@ static promql__mat_t *range_arg(promql_expr_t *call, promql__val_t *args, promql
     return NULL;
 }
 
-static int emit(promql__ev_t *ev, promql__val_t *out, size_t *cap, const labels_t *ls, double v,
-                uint8_t drop)
+/* Appends one output element for series s. */
+static int emit(promql__ev_t *ev, promql__val_t *out, size_t *cap, const promql__ser_t *s,
+                double v, uint8_t drop)
 {
-    promql__elem_t el = {ls, v, 0, drop};
+    promql__elem_t el = {s->ls, v, 0, drop, s->sid};
     return promql__vec_push(ev, &out->vec, cap, el);
 }
 
@@ -95,6 +96,24 @@ static int is_counter_name(const char *n)
     return 0;
 }
 
+/* Info annotation for rate/increase over a series whose name does not look like a counter;
+ * checked once per series per query. */
+static void check_counter(promql__ev_t *ev, promql__memo_t *memo, const promql__ser_t *s,
+                          promql_expr_t *pos)
+{
+    uint64_t seen;
+    if (promql__memo_get(memo, s->sid, &seen)) {
+        return;
+    }
+    const char *name = labels_get(s->ls, "__name__");
+    if (name != NULL && !is_counter_name(name)) {
+        promql__annotate(ev, 0, pos,
+                         "metric might not be a counter, name does not end in "
+                         "_total/_sum/_count/_bucket: \"%s\"", name);
+    }
+    promql__memo_put(ev, memo, s->sid, 1);
+}
+
 int promql__fn_rate(promql__ev_t *ev, promql_expr_t *call, promql__val_t *args, int64_t ts,
                     promql__val_t *out)
 {
@@ -106,6 +125,8 @@ int promql__fn_rate(promql__ev_t *ev, promql_expr_t *call, promql__val_t *args, 
     while (inner->kind == NODE_PAREN) {
         inner = inner->u.inner;
     }
+    int counter_fn = (kind == FK_RATE || kind == FK_INCREASE) && inner->kind == NODE_MSEL;
+    promql__memo_t *memo = counter_fn ? promql__memo_for(ev, call) : NULL;
     for (size_t i = 0; i < m->n; i++) {
         double v;
         int ok = kind == FK_IRATE || kind == FK_IDELTA ? instant_value(&m->s[i], kind, &v)
@@ -113,14 +134,10 @@ int promql__fn_rate(promql__ev_t *ev, promql_expr_t *call, promql__val_t *args, 
         if (!ok) {
             continue;
         }
-        const char *name = labels_get(m->s[i].ls, "__name__");
-        if ((kind == FK_RATE || kind == FK_INCREASE) && inner->kind == NODE_MSEL && name != NULL &&
-            !is_counter_name(name)) {
-            promql__annotate(ev, 0, pos,
-                             "metric might not be a counter, name does not end in "
-                             "_total/_sum/_count/_bucket: \"%s\"", name);
+        if (counter_fn) {
+            check_counter(ev, memo, &m->s[i], pos);
         }
-        if (emit(ev, out, &cap, m->s[i].ls, v, 1) < 0) {
+        if (emit(ev, out, &cap, &m->s[i], v, 1) < 0) {
             return -1;
         }
     }
@@ -296,7 +313,7 @@ int promql__fn_over_time(promql__ev_t *ev, promql_expr_t *call, promql__val_t *a
             return -1;
         }
         uint8_t drop = keep_name ? m->s[i].drop_name : 1;
-        if (emit(ev, out, &cap, m->s[i].ls, v, drop) < 0) {
+        if (emit(ev, out, &cap, &m->s[i], v, drop) < 0) {
             return -1;
         }
     }
@@ -350,13 +367,13 @@ int promql__fn_regression(promql__ev_t *ev, promql_expr_t *call, promql__val_t *
         }
         if (kind == FK_DERIV) {
             linear_regression(s, s->pts[0].t, &slope, &icpt);
-            if (emit(ev, out, &cap, s->ls, slope, 1) < 0) {
+            if (emit(ev, out, &cap, s, slope, 1) < 0) {
                 return -1;
             }
             continue;
         }
         linear_regression(s, ts, &slope, &icpt);
-        if (emit(ev, out, &cap, s->ls, slope * args[1].scalar + icpt, 1) < 0) {
+        if (emit(ev, out, &cap, s, slope * args[1].scalar + icpt, 1) < 0) {
             return -1;
         }
     }
@@ -382,7 +399,7 @@ int promql__fn_counts(promql__ev_t *ev, promql_expr_t *call, promql__val_t *args
                 n++;
             }
         }
-        if (emit(ev, out, &cap, s->ls, n, 1) < 0) {
+        if (emit(ev, out, &cap, s, n, 1) < 0) {
             return -1;
         }
     }
@@ -418,7 +435,7 @@ int promql__fn_smoothing(promql__ev_t *ev, promql_expr_t *call, promql__val_t *a
             s0 = s1;
             s1 = x + y;
         }
-        if (emit(ev, out, &cap, s->ls, s1, 1) < 0) {
+        if (emit(ev, out, &cap, s, s1, 1) < 0) {
             return -1;
         }
     }

@@ -12,10 +12,19 @@
 
 #include "promql/promql_int.h"
 
+/* Appends an element with labels that are not known to outlive the step. */
 static int emit(promql__ev_t *ev, promql__val_t *out, size_t *cap, const labels_t *ls, double v,
                 uint8_t drop)
 {
-    promql__elem_t el = {ls, v, 0, drop};
+    promql__elem_t el = {ls, v, 0, drop, 0};
+    return promql__vec_push(ev, &out->vec, cap, el);
+}
+
+/* Appends an element derived from input element `in` (same labels). */
+static int emit_from(promql__ev_t *ev, promql__val_t *out, size_t *cap, const promql__elem_t *in,
+                     double v)
+{
+    promql__elem_t el = {in->ls, v, 0, 1, in->sid};
     return promql__vec_push(ev, &out->vec, cap, el);
 }
 
@@ -52,7 +61,7 @@ static int fn_math(promql__ev_t *ev, promql_expr_t *call, promql__val_t *args, i
     size_t cap = 0;
     for (size_t i = 0; i < args[0].vec.n; i++) {
         promql__elem_t *el = &args[0].vec.e[i];
-        if (emit(ev, out, &cap, el->ls, f(el->f), 1) < 0) {
+        if (emit_from(ev, out, &cap, el, f(el->f)) < 0) {
             return -1;
         }
     }
@@ -92,7 +101,7 @@ static int fn_clamp(promql__ev_t *ev, promql_expr_t *call, promql__val_t *args, 
                 v = NAN;
             }
         }
-        if (emit(ev, out, &cap, el->ls, v, 1) < 0) {
+        if (emit_from(ev, out, &cap, el, v) < 0) {
             return -1;
         }
     }
@@ -142,7 +151,7 @@ static int fn_time_part(promql__ev_t *ev, promql_expr_t *call, promql__val_t *ar
     for (size_t i = 0; i < args[0].vec.n; i++) {
         promql__elem_t *el = &args[0].vec.e[i];
         double v = isnan(el->f) || isinf(el->f) ? el->f : time_part(kind, el->f);
-        if (emit(ev, out, &cap, el->ls, v, 1) < 0) {
+        if (emit_from(ev, out, &cap, el, v) < 0) {
             return -1;
         }
     }
@@ -191,7 +200,7 @@ static int fn_timestamp(promql__ev_t *ev, promql_expr_t *call, promql__val_t *ar
     for (size_t i = 0; i < args[0].vec.n; i++) {
         promql__elem_t *el = &args[0].vec.e[i];
         int64_t t = a->kind == NODE_VSEL ? el->t : ts;
-        if (emit(ev, out, &cap, el->ls, (double)t / 1000, 1) < 0) {
+        if (emit_from(ev, out, &cap, el, (double)t / 1000) < 0) {
             return -1;
         }
     }
@@ -289,6 +298,7 @@ static int fn_label_replace(promql__ev_t *ev, promql_expr_t *call, promql__val_t
             labels_builder_set(ev->lb, dst, b.data != NULL ? b.data : "");
             buf_fini(&b);
             el.ls = labels_builder_build(ev->lb);
+            el.sid = 0; /* new label set */
             if (strcmp(dst, "__name__") == 0) {
                 el.drop_name = 0;
             }
@@ -321,6 +331,7 @@ static int fn_label_join(promql__ev_t *ev, promql_expr_t *call, promql__val_t *a
         labels_builder_set(ev->lb, dst, b.data != NULL ? b.data : "");
         buf_fini(&b);
         el.ls = labels_builder_build(ev->lb);
+        el.sid = 0; /* new label set */
         if (strcmp(dst, "__name__") == 0) {
             el.drop_name = 0;
         }
@@ -419,6 +430,9 @@ static int fn_sort(promql__ev_t *ev, promql_expr_t *call, promql__val_t *args, i
                          "ordered by labels");
     }
     *out = args[0];
+    if (out->vec.n < 2) {
+        return 0;
+    }
     if (kind == SO_ASC || kind == SO_DESC) {
         qsort(out->vec.e, out->vec.n, sizeof(*out->vec.e), kind == SO_ASC ? cmp_asc : cmp_desc);
         return 0;

@@ -184,12 +184,30 @@ void promql__format_expr(buf_t *out, const promql_expr_t *e);
 /* Go strconv.FormatFloat(v, 'f', -1, 64); NaN, +Inf, -Inf spelled as Prometheus. */
 void promql__fmt_float(buf_t *out, double v);
 
+/* Open-addressing map from 64-bit keys to indexes, arena-backed (grouping, matching). */
+typedef struct {
+    uint64_t *keys;
+    size_t *vals; /* index + 1; 0 = empty slot */
+    size_t n, n_slots;
+} promql__u64map_t;
+/* Index stored for key, or -1. */
+long promql__u64map_get(const promql__u64map_t *m, uint64_t key);
+/* Stores key -> val unless present; returns the index now stored, -1 on OOM. */
+long promql__u64map_put(arena_t *a, promql__u64map_t *m, uint64_t key, size_t val);
+/* Signature of `ls` for vector matching / grouping: only `names` (on=1) or all but `names`
+ * and __name__ (on=0). */
+uint64_t promql__signature(const labels_t *ls, const char *const *names, size_t n, int on);
+
 /* ---- engine values --------------------------------------------------------------------- */
 typedef struct {
     const labels_t *ls;
     double f;
     int64_t t; /* sample time (vector selectors) or evaluation time */
     uint8_t drop_name;
+    /* Stable id of the label set ls for this query (0: none): selector series and label sets
+     * derived from them once per query get one, so per-step work on labels (name removal,
+     * signatures) is memoized by plain array lookups. */
+    uint32_t sid;
 } promql__elem_t;
 
 typedef struct {
@@ -202,6 +220,7 @@ typedef struct {
     const sample_t *pts;
     size_t n;
     uint8_t drop_name;
+    uint32_t sid; /* as promql__elem_t.sid */
 } promql__ser_t;
 
 typedef struct {
@@ -243,12 +262,34 @@ typedef struct {
     unsigned tick;
     promql__annot_t *annots;
     labels_builder_t *lb;
+    /* Memo tables of values derived from stable label sets, one per AST node (signatures,
+     * counter checks), so range queries do not recompute them at every step. */
+    uint32_t n_sids;
+    promql__u64map_t memo_idx; /* node pointer -> index in memos */
+    struct promql__memo *memos;
+    size_t n_memos, cap_memos;
+    const labels_t **drop_ls; /* by sid: labels without __name__, and their sid */
+    uint32_t *drop_sid;
+    size_t drop_cap;
 } promql__ev_t;
+
+typedef struct promql__memo {
+    uint64_t *vals;
+    uint8_t *have;
+    size_t cap;
+} promql__memo_t;
 
 /* An evaluation frame: the time at which an instant expression is computed. */
 void promql__annotate(promql__ev_t *ev, int is_warning, const promql_expr_t *at, const char *fmt,
                       ...) __attribute__((format(printf, 4, 5)));
 int promql__eval(promql__ev_t *ev, promql_expr_t *e, int64_t ts, promql__val_t *out);
+/* The memo table of `node` (created empty); NULL on OOM (callers then just compute). */
+promql__memo_t *promql__memo_for(promql__ev_t *ev, const void *node);
+int promql__memo_get(const promql__memo_t *m, uint32_t sid, uint64_t *val); /* 1 if known */
+void promql__memo_put(promql__ev_t *ev, promql__memo_t *m, uint32_t sid, uint64_t val);
+uint32_t promql__new_sids(promql__ev_t *ev, uint32_t n); /* first of n fresh ids */
+/* Removes __name__ (and __type__/__unit__) from el's labels, memoized by sid. */
+void promql__drop_name_el(promql__ev_t *ev, promql__elem_t *el);
 /* Matrix value of a range-vector argument at ts (matrix selector or subquery). */
 int promql__eval_range_arg(promql__ev_t *ev, promql_expr_t *e, int64_t ts, promql__mat_t *out);
 /* Vector results by operator family. */
@@ -262,20 +303,6 @@ int promql__vec_push(promql__ev_t *ev, promql__vec_t *v, size_t *cap, promql__el
 int promql__labels_cmp_qsort(const void *x, const void *y);
 double promql__quantile(double q, double *vals, size_t n); /* sorts vals */
 int promql__is_stale(double v);
-
-/* Open-addressing map from 64-bit keys to indexes, arena-backed (grouping, matching). */
-typedef struct {
-    uint64_t *keys;
-    size_t *vals; /* index + 1; 0 = empty slot */
-    size_t n, n_slots;
-} promql__u64map_t;
-/* Index stored for key, or -1. */
-long promql__u64map_get(const promql__u64map_t *m, uint64_t key);
-/* Stores key -> val unless present; returns the index now stored, -1 on OOM. */
-long promql__u64map_put(arena_t *a, promql__u64map_t *m, uint64_t key, size_t val);
-/* Signature of `ls` for vector matching / grouping: only `names` (on=1) or all but `names`
- * and __name__ (on=0). */
-uint64_t promql__signature(const labels_t *ls, const char *const *names, size_t n, int on);
 
 /* ---- functions ------------------------------------------------------------------------- */
 typedef int (*promql__fn_impl_t)(promql__ev_t *ev, promql_expr_t *call, promql__val_t *args,

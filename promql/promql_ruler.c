@@ -1,6 +1,7 @@
-/* promql/promql_ruler.c - the ruler's evaluator interface (ruler/ruler_promql.h) on the PromQL
- * engine: rule expressions are parsed for validation, evaluated as instant queries against the
- * tenant's queryable, and the result turned into (labels, value) samples. */
+/* promql/promql_ruler.c - the ruler's evaluator interface
+ * (ruler/ruler_promql.h) on the PromQL engine: rule expressions are parsed for
+ * validation, evaluated as instant queries against the tenant's queryable, and
+ * the result turned into (labels, value) samples. */
 #include <string.h>
 
 #include "promql/promql.h"

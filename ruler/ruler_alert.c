@@ -1,8 +1,9 @@
-/* ruler/ruler_alert.c - the alerting state machine of one alerting rule, step for step as
- * Prometheus' AlertingRule.Eval: inactive -> pending -> firing after `for`, kept firing for
- * `keep_firing_for` once the condition is gone, resolved alerts kept 15 minutes so that the
- * Alertmanager hears about the resolution. Pure data: no locks, no I/O (the caller holds the
- * group's lock), so the unit tests drive it with explicit timestamps. */
+/* ruler/ruler_alert.c - the alerting state machine of one alerting rule, step
+ * for step as Prometheus' AlertingRule.Eval: inactive -> pending -> firing
+ * after `for`, kept firing for `keep_firing_for` once the condition is gone,
+ * resolved alerts kept 15 minutes so that the Alertmanager hears about the
+ * resolution. Pure data: no locks, no I/O (the caller holds the group's lock),
+ * so the unit tests drive it with explicit timestamps. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,8 +82,8 @@ static void alert_key(const labels_t *ls, char out[17])
     snprintf(out, 17, "%016llx", (unsigned long long)labels_hash(ls));
 }
 
-/* Merges this evaluation's candidates into the active set (new ones start pending). Marks
- * each candidate key in `seen`. */
+/* Merges this evaluation's candidates into the active set (new ones start
+ * pending). Marks each candidate key in `seen`. */
 static int merge_candidates(ruler_alerts_t *as, hashmap_t *seen, const ruler_candidate_t *c,
                             size_t n, int64_t ts, err_t *err)
 {
@@ -90,8 +91,9 @@ static int merge_candidates(ruler_alerts_t *as, hashmap_t *seen, const ruler_can
     for (size_t i = 0; i < n; i++) {
         alert_key(c[i].labels, key);
         if (hashmap_put(seen, key, (void *)&c[i]) != NULL) {
-            return err_set(err, ERR_EXECUTION, "vector contains metrics with the same labelset "
-                                               "after applying alert labels");
+            return err_set(err, ERR_EXECUTION,
+                           "vector contains metrics with the same labelset "
+                           "after applying alert labels");
         }
         ruler_alert_t *a = hashmap_get(&as->by_key, key);
         if (a != NULL && a->state != RULER_INACTIVE) {
@@ -114,8 +116,8 @@ static int merge_candidates(ruler_alerts_t *as, hashmap_t *seen, const ruler_can
     return 0;
 }
 
-/* An alert whose condition is gone this time. Returns 1 if it still counts as active
- * (keep_firing_for), 0 otherwise; *drop asks the caller to delete it. */
+/* An alert whose condition is gone this time. Returns 1 if it still counts as
+ * active (keep_firing_for), 0 otherwise; *drop asks the caller to delete it. */
 static int absent_step(ruler_alert_t *a, int64_t ts, int64_t keep_firing_for_ms, int *drop)
 {
     int keep_firing = 0;

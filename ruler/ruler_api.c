@@ -1,15 +1,18 @@
-/* ruler/ruler_api.c - the ruler's HTTP API. Config API (Mimir `/prometheus/config/v1/rules`,
- * Loki `/loki/api/v1/rules` and `/api/prom/rules`): listings read the store, so a write is
- * visible at once; writes validate everything first, then store, then re-sync the tenant.
- * Read API (`/prometheus/api/v1/rules|alerts`, ruler_api_read.c) shows the loaded groups.
- * Listings answer JSON unless YAML is asked for (contract.md, differences 2). */
+/* ruler/ruler_api.c - the ruler's HTTP API. Config API (Mimir
+ * `/prometheus/config/v1/rules`, Loki `/loki/api/v1/rules` and
+ * `/api/prom/rules`): listings read the store, so a write is visible at once;
+ * writes validate everything first, then store, then re-sync the tenant. Read
+ * API (`/prometheus/api/v1/rules|alerts`, ruler_api_read.c) shows the loaded
+ * groups. Listings answer JSON unless YAML is asked for (contract.md,
+ * differences 2). */
 #include <stdio.h>
 #include <string.h>
 
 #include "common/jsonw.h"
 #include "ruler/ruler_int.h"
 
-static const char ok_body[] = "{\"status\":\"success\",\"data\":null,\"errorType\":\"\",\"error\":\"\"}";
+static const char ok_body[] =
+    "{\"status\":\"success\",\"data\":null,\"errorType\":\"\",\"error\":\"\"}";
 
 int ruler__want_yaml(http_req_t *req)
 {
@@ -18,9 +21,9 @@ int ruler__want_yaml(http_req_t *req)
         return strcmp(fmt, "yaml") == 0;
     }
     const char *accept = http_req_header(req, "Accept");
-    return accept != NULL && (strstr(accept, "application/yaml") != NULL ||
-                              strstr(accept, "application/x-yaml") != NULL ||
-                              strstr(accept, "text/yaml") != NULL);
+    return accept != NULL &&
+           (strstr(accept, "application/yaml") != NULL ||
+            strstr(accept, "application/x-yaml") != NULL || strstr(accept, "text/yaml") != NULL);
 }
 
 /* The JSON envelope the ruler handlers write (all four keys, always). */
@@ -48,7 +51,8 @@ static void reply_accepted(http_req_t *req)
     http_reply(req, 202, "application/json", ok_body, sizeof(ok_body) - 1);
 }
 
-/* ---- listings ------------------------------------------------------------------------- */
+/* ---- listings
+ * ------------------------------------------------------------------------- */
 
 typedef struct {
     buf_t out;
@@ -140,8 +144,8 @@ static int h_list_ns(http_req_t *req, void *ctx, err_t *err)
 {
     ruler_t *r = ctx;
     const char *ns = http_req_param(req, "namespace");
-    /* herald-logd: `rules/alerts` is the tenant's alert list unless such a namespace exists
-     * (contract.md, differences 3). */
+    /* herald-logd: `rules/alerts` is the tenant's alert list unless such a
+     * namespace exists (contract.md, differences 3). */
     if (r->opts.flavor == RULER_FLAVOR_LOKI && strcmp(ns, "alerts") == 0) {
         ruler_ns_t tmp = {0};
         ruler__store_load(r->store, http_req_tenant(req), ns, &tmp, NULL);
@@ -179,7 +183,9 @@ static int h_get_group(http_req_t *req, void *ctx, err_t *err)
     return 0;
 }
 
-/* ---- writes --------------------------------------------------------------------------- */
+/* ---- writes
+ * ---------------------------------------------------------------------------
+ */
 
 static size_t count_groups(ruler_t *r, const char *tenant, const char *skip_ns,
                            const char *skip_group)
@@ -200,13 +206,14 @@ static size_t count_groups(ruler_t *r, const char *tenant, const char *skip_ns,
     return total;
 }
 
-static int check_limits(ruler_t *r, const char *tenant, const char *ns,
-                        const ruler_group_def_t *g, http_req_t *req)
+static int check_limits(ruler_t *r, const char *tenant, const char *ns, const ruler_group_def_t *g,
+                        http_req_t *req)
 {
     int max_rules = r->opts.max_rules_per_group, max_groups = r->opts.max_groups_per_tenant;
     if (max_rules > 0 && g->n_rules > (size_t)max_rules) {
-        http_reply_text(req, 400, "per-user rules per rule group limit (limit: %d actual: %zu) "
-                                  "exceeded",
+        http_reply_text(req, 400,
+                        "per-user rules per rule group limit (limit: %d actual: %zu) "
+                        "exceeded",
                         max_rules, g->n_rules);
         return -1;
     }
@@ -219,8 +226,9 @@ static int check_limits(ruler_t *r, const char *tenant, const char *ns,
     return 0;
 }
 
-/* Load the namespace, apply `edit` (put or delete), save, all under the store lock; replies.
- * Returns -1 when `fn` never ran (read-only store, unreadable file), else 0. */
+/* Load the namespace, apply `edit` (put or delete), save, all under the store
+ * lock; replies. Returns -1 when `fn` never ran (read-only store, unreadable
+ * file), else 0. */
 typedef int (*edit_fn)(ruler_ns_t *ns, void *arg, http_req_t *req);
 
 static int edit_ns(ruler_t *r, http_req_t *req, const char *ns_name, edit_fn fn, void *arg)
@@ -265,9 +273,9 @@ static int h_post(http_req_t *req, void *ctx, err_t *err)
     err_t perr = {0};
     ruler_group_def_t *g = ruler__group_parse(body != NULL ? body : "", len, &perr);
     if (g == NULL) {
-        http_reply_text(req, 400, r->opts.flavor == RULER_FLAVOR_LOKI
-                                      ? "unable to decoded rule group"
-                                      : "unable to decode rule group");
+        http_reply_text(req, 400,
+                        r->opts.flavor == RULER_FLAVOR_LOKI ? "unable to decoded rule group"
+                                                            : "unable to decode rule group");
         return 0;
     }
     const char *ns = http_req_param(req, "namespace");
@@ -312,7 +320,7 @@ static int edit_del_ns(ruler_ns_t *ns, void *arg, http_req_t *req)
 static int h_delete_group(http_req_t *req, void *ctx, err_t *err)
 {
     edit_ns(ctx, req, http_req_param(req, "namespace"), edit_del_group,
-                   (void *)http_req_param(req, "group"));
+            (void *)http_req_param(req, "group"));
     return 0;
 }
 
@@ -322,7 +330,8 @@ static int h_delete_ns(http_req_t *req, void *ctx, err_t *err)
     return 0;
 }
 
-/* ---- registration --------------------------------------------------------------------- */
+/* ---- registration
+ * --------------------------------------------------------------------- */
 
 static int register_config(http_server_t *srv, ruler_t *r, const char *prefix)
 {

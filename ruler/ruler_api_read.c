@@ -1,6 +1,7 @@
-/* ruler/ruler_api_read.c - `GET /prometheus/api/v1/rules` and `/prometheus/api/v1/alerts`:
- * the loaded groups with their evaluation state, in the JSON Mimir writes (Loki: groups carry
- * `limit` instead of `sourceTenants`, rules no `keepFiringFor`). Each group is written while
+/* ruler/ruler_api_read.c - `GET /prometheus/api/v1/rules` and
+ * `/prometheus/api/v1/alerts`: the loaded groups with their evaluation state,
+ * in the JSON Mimir writes (Loki: groups carry `limit` instead of
+ * `sourceTenants`, rules no `keepFiringFor`). Each group is written while
  * holding its own lock, so a listing never shows half an evaluation. */
 #include <ctype.h>
 #include <math.h>
@@ -19,7 +20,8 @@ typedef struct {
     size_t n_names, n_groups, n_files;
 } filter_t;
 
-/* Go's strconv.FormatFloat(v, 'e', -1, 64): shortest digits that read back as v. */
+/* Go's strconv.FormatFloat(v, 'e', -1, 64): shortest digits that read back as
+ * v. */
 static void go_float_e(double v, char *out, size_t n)
 {
     if (isnan(v)) {
@@ -90,7 +92,8 @@ static void write_alert(jsonw_t *w, const ruler_alert_t *a, int loki)
     jsonw_obj_end(w);
 }
 
-/* Writes the rule's pending/firing alerts (if w) and returns the rule's state. */
+/* Writes the rule's pending/firing alerts (if w) and returns the rule's state.
+ */
 static ruler_alert_state_t write_alerts(jsonw_t *w, ruler_rule_t *rule, int loki)
 {
     size_t n = 0;

@@ -1,9 +1,11 @@
-/* ruler/ruler_eval.c - one evaluation of one rule group, as Prometheus' Group.Eval: rules in
- * file order; a recording rule's output is renamed, relabelled and appended; an alerting
- * rule's output becomes candidate alerts (labels and annotations expanded with the template
- * engine) that drive the state machine (ruler_alert.c); ALERTS and ALERTS_FOR_STATE are
- * appended; series that disappeared get a staleness marker; alerts due are handed to the
- * notifier. The query runs without any lock; group.mu is held only to publish state. */
+/* ruler/ruler_eval.c - one evaluation of one rule group, as Prometheus'
+ * Group.Eval: rules in file order; a recording rule's output is renamed,
+ * relabelled and appended; an alerting rule's output becomes candidate alerts
+ * (labels and annotations expanded with the template engine) that drive the
+ * state machine (ruler_alert.c); ALERTS and ALERTS_FOR_STATE are appended;
+ * series that disappeared get a staleness marker; alerts due are handed to the
+ * notifier. The query runs without any lock; group.mu is held only to publish
+ * state. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,8 +18,9 @@
 typedef struct {
     ruler_t *r;
     ruler_group_t *g;
-    int64_t ts;  /* evaluation timestamp (alerts' activeAt) */
-    int64_t qts; /* query time: ts minus the query offset; samples are written at qts */
+    int64_t ts;      /* evaluation timestamp (alerts' activeAt) */
+    int64_t qts;     /* query time: ts minus the query offset; samples are written at
+                        qts */
     appender_t *app; /* NULL: nothing is written */
     arena_t *a;      /* per rule */
     size_t n_append_errors;
@@ -58,8 +61,9 @@ static void free_labels(void *p)
     labels_unref(p);
 }
 
-/* Writes the rule's output and stale markers for the series it wrote last time but not
- * now; the new set replaces rule->prev_series. Caller holds group.mu. */
+/* Writes the rule's output and stale markers for the series it wrote last time
+ * but not now; the new set replaces rule->prev_series. Caller holds group.mu.
+ */
 static void write_output(eval_ctx_t *e, ruler_rule_t *rule, const out_vec_t *o)
 {
     hashmap_t cur;
@@ -148,7 +152,8 @@ static void eval_recording(eval_ctx_t *e, ruler_rule_t *rule, err_t *err, out_ve
     }
     if (has_duplicates(o)) {
         err_set(err, ERR_EXECUTION,
-                "vector contains metrics with the same labelset after applying rule labels");
+                "vector contains metrics with the same labelset after applying "
+                "rule labels");
     } else if (e->g->def->limit > 0 && (int64_t)o->n > e->g->def->limit) {
         err_set(err, ERR_EXECUTION, "exceeded limit of %lld with %zu series",
                 (long long)e->g->def->limit, o->n);
@@ -158,7 +163,8 @@ static void eval_recording(eval_ctx_t *e, ruler_rule_t *rule, err_t *err, out_ve
     }
 }
 
-/* ---- templates ------------------------------------------------------------------------ */
+/* ---- templates
+ * ------------------------------------------------------------------------ */
 
 static label_t *label_array(arena_t *a, const labels_t *ls, size_t *n)
 {
@@ -193,8 +199,10 @@ static int template_query(void *arg, const char *query, int64_t ts_ms, arena_t *
     return 0;
 }
 
-/* Expands `text` (unchanged when it holds no action). An expansion error leaves Prometheus'
- * `<error expanding template: ...>` text in place, and is logged at debug level. */
+/* Expands `text` (unchanged when it holds no action). An expansion error leaves
+ * Prometheus'
+ * `<error expanding template: ...>` text in place, and is logged at debug
+ * level. */
 static const char *expand(eval_ctx_t *e, const char *name, const tmpl_prom_data_t *data,
                           const char *text)
 {
@@ -213,7 +221,8 @@ static const char *expand(eval_ctx_t *e, const char *name, const tmpl_prom_data_
     return res;
 }
 
-/* ---- alerting rules ------------------------------------------------------------------- */
+/* ---- alerting rules
+ * ------------------------------------------------------------------- */
 
 static void candidate_from_sample(eval_ctx_t *e, const ruler_rule_def_t *d, const char *tname,
                                   const ruler_sample_t *s, labels_builder_t *b,
@@ -246,8 +255,9 @@ static void candidate_from_sample(eval_ctx_t *e, const ruler_rule_def_t *d, cons
     c->value = s->v;
 }
 
-/* Last ALERTS_FOR_STATE sample of each series of this alert rule within the outage
- * tolerance, keyed by the alert labels' hash: t (ms) and the stored activeAt (s). */
+/* Last ALERTS_FOR_STATE sample of each series of this alert rule within the
+ * outage tolerance, keyed by the alert labels' hash: t (ms) and the stored
+ * activeAt (s). */
 typedef struct {
     int64_t t;
     double active_at_s;
@@ -255,9 +265,8 @@ typedef struct {
 
 static int load_for_state(eval_ctx_t *e, const ruler_rule_def_t *d, hashmap_t *out, err_t *err)
 {
-    queryable_t *qb = e->r->ev.queryable != NULL
-                          ? e->r->ev.queryable(e->r->ev.ctx, e->g->tenant, err)
-                          : NULL;
+    queryable_t *qb =
+        e->r->ev.queryable != NULL ? e->r->ev.queryable(e->r->ev.ctx, e->g->tenant, err) : NULL;
     if (qb == NULL) {
         return err_is_set(err) ? -1 : 0;
     }
@@ -302,10 +311,11 @@ static int load_for_state(eval_ctx_t *e, const ruler_rule_def_t *d, hashmap_t *o
     return rc;
 }
 
-/* Prometheus' RestoreForState for one alert that this first evaluation just created. Rules
- * whose `for` is shorter than the grace period are skipped by Prometheus; herald restores
- * those only when they had already satisfied `for` (they were firing), so a restart never
- * sends a firing alert back to pending. */
+/* Prometheus' RestoreForState for one alert that this first evaluation just
+ * created. Rules whose `for` is shorter than the grace period are skipped by
+ * Prometheus; herald restores those only when they had already satisfied `for`
+ * (they were firing), so a restart never sends a firing alert back to pending.
+ */
 static void restore_alert(eval_ctx_t *e, ruler_alert_t *a, const for_state_t *fs, int64_t hold)
 {
     int64_t down_at = fs->t / 1000 * 1000;
@@ -344,7 +354,8 @@ static void restore_rule(eval_ctx_t *e, ruler_rule_t *rule, hashmap_t *fs)
     }
 }
 
-/* ALERTS{alertstate} = 1 and ALERTS_FOR_STATE = activeAt seconds, per active alert. */
+/* ALERTS{alertstate} = 1 and ALERTS_FOR_STATE = activeAt seconds, per active
+ * alert. */
 static void alert_series(eval_ctx_t *e, ruler_rule_t *rule, out_vec_t *o)
 {
     labels_builder_t *b = labels_builder_new(e->a, NULL);
@@ -371,8 +382,9 @@ typedef struct {
     size_t n, cap;
 } sends_t;
 
-/* Prometheus' sendAlerts: each alert due goes out with endsAt = its resolve time, or
- * ts + 4 x max(resend_delay, interval) while firing so it expires if the ruler stops. */
+/* Prometheus' sendAlerts: each alert due goes out with endsAt = its resolve
+ * time, or ts + 4 x max(resend_delay, interval) while firing so it expires if
+ * the ruler stops. */
 static void collect_sends(eval_ctx_t *e, ruler_rule_t *rule, sends_t *s)
 {
     int64_t delta = e->r->opts.resend_delay_ms;
@@ -430,17 +442,18 @@ static void eval_alerting(eval_ctx_t *e, ruler_rule_t *rule, err_t *err, sends_t
         collect_sends(e, rule, sends);
     }
     write_output(e, rule, &o);
-    set_health(rule, err, wall_ms, (double)(time_mono_ms() - t0) / 1000.0);
+    set_health(rule, err, wall_ms, (double)(time_now_ns() - t0) / 1e9);
     pthread_mutex_unlock(&e->g->mu);
     hashmap_fini(&fs, NULL);
 }
 
-/* ---- the group ------------------------------------------------------------------------ */
+/* ---- the group
+ * ------------------------------------------------------------------------ */
 
 static void eval_rule(eval_ctx_t *e, ruler_rule_t *rule, sends_t *sends)
 {
     err_t err = {0};
-    int64_t wall = time_now_ms(), t0 = time_mono_ms();
+    int64_t wall = time_now_ms(), t0 = time_now_ns();
     arena_reset(e->a);
     if (rule->def->alert != NULL) {
         eval_alerting(e, rule, &err, sends, wall, t0);
@@ -449,7 +462,7 @@ static void eval_rule(eval_ctx_t *e, ruler_rule_t *rule, sends_t *sends)
         eval_recording(e, rule, &err, &o);
         pthread_mutex_lock(&e->g->mu);
         write_output(e, rule, &o);
-        set_health(rule, &err, wall, (double)(time_mono_ms() - t0) / 1000.0);
+        set_health(rule, &err, wall, (double)(time_now_ns() - t0) / 1e9);
         pthread_mutex_unlock(&e->g->mu);
     }
     ruler__metric_eval(e->g, err_is_set(&err));
@@ -477,14 +490,14 @@ static void commit(eval_ctx_t *e)
 
 void ruler__group_eval(ruler_t *r, ruler_group_t *g, int64_t ts)
 {
-    int64_t offset = g->def->query_offset_ms >= 0 ? g->def->query_offset_ms
-                                                  : r->opts.evaluation_delay_ms;
+    int64_t offset =
+        g->def->query_offset_ms >= 0 ? g->def->query_offset_ms : r->opts.evaluation_delay_ms;
     eval_ctx_t e = {.r = r, .g = g, .ts = ts, .qts = ts - offset};
     e.a = arena_new(0, NULL); /* the evaluator applies its own query limits */
     err_t aerr = {0};
     e.app = r->ev.appender != NULL ? r->ev.appender(r->ev.ctx, g->tenant, &aerr) : NULL;
     sends_t sends = {0};
-    int64_t wall = time_now_ms(), t0 = time_mono_ms();
+    int64_t wall = time_now_ms(), t0 = time_now_ns();
     for (size_t i = 0; i < g->n_rules; i++) {
         eval_rule(&e, &g->rules[i], &sends);
     }
@@ -493,7 +506,7 @@ void ruler__group_eval(ruler_t *r, ruler_group_t *g, int64_t ts)
     pthread_mutex_lock(&g->mu);
     g->should_restore = 0;
     g->last_eval_ms = wall;
-    g->eval_seconds = (double)(time_mono_ms() - t0) / 1000.0;
+    g->eval_seconds = (double)(time_now_ns() - t0) / 1e9;
     pthread_mutex_unlock(&g->mu);
     if (sends.n > 0) {
         ruler__notifier_send(r->notifier, g->tenant, sends.v, sends.n);

@@ -1,5 +1,6 @@
-/* ruler/ruler_group.c - running rule groups: creation from a definition, reference
- * counting, state carried over when a group is replaced, and evaluation-time alignment. */
+/* ruler/ruler_group.c - running rule groups: creation from a definition,
+ * reference counting, state carried over when a group is replaced, and
+ * evaluation-time alignment. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,7 +63,8 @@ static const char *rule_name(const ruler_rule_def_t *d)
     return d->alert != NULL ? d->alert : d->record;
 }
 
-/* Moves the contents of a hashmap (its storage is swapped, src is left empty). */
+/* Moves the contents of a hashmap (its storage is swapped, src is left empty).
+ */
 static void map_move(hashmap_t *dst, hashmap_t *src, void (*free_value)(void *))
 {
     hashmap_fini(dst, free_value);
@@ -83,8 +85,9 @@ static ruler_rule_t *find_rule(ruler_group_t *g, const ruler_rule_def_t *d, char
     return NULL;
 }
 
-/* As Prometheus' Group.CopyState: rules are matched by type and name, in order, so a group
- * edited in place keeps its alerts (and their activeAt) and its timing. */
+/* As Prometheus' Group.CopyState: rules are matched by type and name, in order,
+ * so a group edited in place keeps its alerts (and their activeAt) and its
+ * timing. */
 void ruler__group_copy_state(ruler_group_t *dst, ruler_group_t *src)
 {
     char *taken = xcalloc(src->n_rules + 1, 1);
@@ -110,8 +113,9 @@ void ruler__group_copy_state(ruler_group_t *dst, ruler_group_t *src)
     free(taken);
 }
 
-/* Prometheus offsets each group inside its interval by a hash of its identity, so groups
- * do not all run at the same instant, yet each runs at stable, aligned times. */
+/* Prometheus offsets each group inside its interval by a hash of its identity,
+ * so groups do not all run at the same instant, yet each runs at stable,
+ * aligned times. */
 int64_t ruler__group_eval_ts(const ruler_group_t *g, int64_t now_ms)
 {
     uint64_t h = hash_bytes(g->ns, strlen(g->ns), 0);

@@ -1,11 +1,12 @@
 /* ruler/ruler_int.h - shared between the ruler's files only (ruler/ruler_*.c).
  *
- * DESIGN. A rule group exists twice: as a *definition* (ruler_group_def_t: what the YAML
- * says, immutable, owned by its own arena) and as a *running group* (ruler_group_t: the
- * definition plus per-rule evaluation state and active alerts). The store reads and writes
- * definitions; the scheduler builds running groups from them. Lock order: ruler.mu (tenant
- * registry), then tenant.mu (its group list), then group.mu (rule state). An evaluation
- * holds a group reference and takes group.mu only to read or publish state, never while
+ * DESIGN. A rule group exists twice: as a *definition* (ruler_group_def_t: what
+ * the YAML says, immutable, owned by its own arena) and as a *running group*
+ * (ruler_group_t: the definition plus per-rule evaluation state and active
+ * alerts). The store reads and writes definitions; the scheduler builds running
+ * groups from them. Lock order: ruler.mu (tenant registry), then tenant.mu (its
+ * group list), then group.mu (rule state). An evaluation holds a group
+ * reference and takes group.mu only to read or publish state, never while
  * querying or sending. */
 #ifndef HERALD_RULER_RULER_INT_H
 #define HERALD_RULER_RULER_INT_H
@@ -18,7 +19,8 @@
 #include "common/workpool.h"
 #include "ruler/ruler.h"
 
-/* ---- definitions (ruler_rulefmt.c) ------------------------------------------------------ */
+/* ---- definitions (ruler_rulefmt.c)
+ * ------------------------------------------------------ */
 
 typedef struct {
     const char *key, *value;
@@ -51,32 +53,38 @@ typedef struct {
     int line, col;
 } ruler_group_def_t;
 
-/* A namespace: the groups of one rule file, in file order. Heap array of heap defs. */
+/* A namespace: the groups of one rule file, in file order. Heap array of heap
+ * defs. */
 typedef struct {
     ruler_group_def_t **groups;
     size_t n, cap;
 } ruler_ns_t;
 
-/* Parses one group (POST body). NULL + ERR_BAD_DATA "unable to decode rule group" style. */
+/* Parses one group (POST body). NULL + ERR_BAD_DATA "unable to decode rule
+ * group" style. */
 ruler_group_def_t *ruler__group_parse(const char *yaml, size_t len, err_t *err);
-/* Parses a rule file `groups: [...]` into ns (appending). -1 + err naming the problem. */
+/* Parses a rule file `groups: [...]` into ns (appending). -1 + err naming the
+ * problem. */
 int ruler__file_parse(const char *yaml, size_t len, ruler_ns_t *ns, err_t *err);
 void ruler__group_def_free(ruler_group_def_t *g); /* NULL is a no-op */
 void ruler__ns_fini(ruler_ns_t *ns);
 void ruler__ns_put(ruler_ns_t *ns, ruler_group_def_t *g); /* steals g; replaces same name */
 ruler_group_def_t *ruler__ns_find(const ruler_ns_t *ns, const char *name);
 
-/* Validation as the flavor's upstream words it; every problem joined with ", ". */
+/* Validation as the flavor's upstream words it; every problem joined with ", ".
+ */
 int ruler__group_validate(const ruler_group_def_t *g, ruler_flavor_t flavor,
                           const ruler_evaluator_t *ev, err_t *err);
 
-/* Writers. YAML as Mimir writes it (4-space indent); JSON with the same structure. */
+/* Writers. YAML as Mimir writes it (4-space indent); JSON with the same
+ * structure. */
 void ruler__group_yaml(const ruler_group_def_t *g, buf_t *out, int indent);
 void ruler__file_yaml(const ruler_ns_t *ns, buf_t *out); /* `groups:` file form */
 void ruler__group_json(const ruler_group_def_t *g, buf_t *out);
 void ruler__yaml_scalar(buf_t *out, const char *s, int indent);
 
-/* ---- filesystem store (ruler_store.c) ---------------------------------------------------- */
+/* ---- filesystem store (ruler_store.c)
+ * ---------------------------------------------------- */
 
 typedef struct ruler_store ruler_store_t;
 ruler_store_t *ruler__store_new(const char *dir, err_t *err);
@@ -96,13 +104,14 @@ void ruler__store_lock(ruler_store_t *s);
 void ruler__store_unlock(ruler_store_t *s);
 void ruler__strv_free(char **v, size_t n);
 
-/* ---- alerts and their state machine (ruler_alert.c) -------------------------------------- */
+/* ---- alerts and their state machine (ruler_alert.c)
+ * -------------------------------------- */
 
 typedef enum { RULER_INACTIVE, RULER_PENDING, RULER_FIRING } ruler_alert_state_t;
 const char *ruler__state_name(ruler_alert_state_t s);
 
 typedef struct {
-    labels_t *labels; /* heap reference */
+    labels_t *labels;        /* heap reference */
     ruler_kv_t *annotations; /* heap: one allocation holding the strings too */
     size_t n_annotations;
     double value;
@@ -111,7 +120,8 @@ typedef struct {
     int64_t last_sent_at_ms, valid_until_ms, keep_firing_since_ms;
 } ruler_alert_t;
 
-/* What one evaluation produced for one output series, before the state machine. */
+/* What one evaluation produced for one output series, before the state machine.
+ */
 typedef struct {
     labels_t *labels; /* arena */
     ruler_kv_t *annotations;
@@ -126,18 +136,21 @@ typedef struct {
 
 void ruler__alerts_init(ruler_alerts_t *as);
 void ruler__alerts_fini(ruler_alerts_t *as);
-/* Prometheus' AlertingRule.Eval transition step at ts for the candidates of this
- * evaluation. hold_ms = `for`. limit > 0: more alerts than that is an error and clears the
- * alerts. Returns the number of pending + firing alerts, or -1 + err. */
+/* Prometheus' AlertingRule.Eval transition step at ts for the candidates of
+ * this evaluation. hold_ms = `for`. limit > 0: more alerts than that is an
+ * error and clears the alerts. Returns the number of pending + firing alerts,
+ * or -1 + err. */
 int ruler__alerts_update(ruler_alerts_t *as, const ruler_candidate_t *c, size_t n, int64_t ts,
                          int64_t hold_ms, int64_t keep_firing_for_ms, int64_t limit, err_t *err);
-/* The alerts sorted by labels (borrowed pointers into as), into a heap array. */
+/* The alerts sorted by labels (borrowed pointers into as), into a heap array.
+ */
 ruler_alert_t **ruler__alerts_sorted(ruler_alerts_t *as, size_t *n);
 /* Would Prometheus send this alert now (needsSending)? */
 int ruler__alert_needs_sending(const ruler_alert_t *a, int64_t ts, int64_t resend_delay_ms);
 ruler_kv_t *ruler__kv_dup(const ruler_kv_t *kv, size_t n); /* one heap block */
 
-/* ---- notifier (ruler_notify.c) ----------------------------------------------------------- */
+/* ---- notifier (ruler_notify.c)
+ * ----------------------------------------------------------- */
 
 typedef struct ruler_notifier ruler_notifier_t;
 typedef struct {
@@ -150,7 +163,8 @@ typedef struct {
     const char *external_url;
 } ruler_notifier_opts_t;
 
-/* One alert as sent (POST /api/v2/alerts); everything heap, freed by the notifier. */
+/* One alert as sent (POST /api/v2/alerts); everything heap, freed by the
+ * notifier. */
 typedef struct {
     labels_t *labels;
     ruler_kv_t *annotations;
@@ -161,44 +175,47 @@ typedef struct {
 
 ruler_notifier_t *ruler__notifier_new(const ruler_notifier_opts_t *o);
 void ruler__notifier_free(ruler_notifier_t *n);
-/* Queues the alerts of one tenant (steals each alert's contents). Over capacity the oldest
- * are dropped and counted. */
+/* Queues the alerts of one tenant (steals each alert's contents). Over capacity
+ * the oldest are dropped and counted. */
 void ruler__notifier_send(ruler_notifier_t *n, const char *tenant, ruler_sent_alert_t *alerts,
                           size_t count);
-/* The JSON body Prometheus' notifier posts, with the tenant and external labels added. */
+/* The JSON body Prometheus' notifier posts, with the tenant and external labels
+ * added. */
 void ruler__notifier_format(const ruler_notifier_opts_t *o, const char *tenant,
                             const ruler_sent_alert_t *alerts, size_t count, buf_t *out);
 void ruler__sent_alert_fini(ruler_sent_alert_t *a);
-/* Graph link Prometheus puts in generatorURL: <base>/graph?g0.expr=...&g0.tab=1; NULL (no
- * generatorURL sent) when base is empty. */
+/* Graph link Prometheus puts in generatorURL:
+ * <base>/graph?g0.expr=...&g0.tab=1; NULL (no generatorURL sent) when base is
+ * empty. */
 char *ruler__generator_url(const char *base, const char *expr);
 
-/* ---- running groups (ruler_group.c, ruler_eval.c) ---------------------------------------- */
+/* ---- running groups (ruler_group.c, ruler_eval.c)
+ * ---------------------------------------- */
 
 typedef enum { RULER_HEALTH_UNKNOWN, RULER_HEALTH_OK, RULER_HEALTH_ERR } ruler_health_t;
 
 typedef struct {
     const ruler_rule_def_t *def; /* into the group's def */
     ruler_health_t health;
-    char *last_error;       /* heap, NULL when healthy */
-    int64_t last_eval_ms;   /* wall clock of the evaluation, 0: never */
+    char *last_error;     /* heap, NULL when healthy */
+    int64_t last_eval_ms; /* wall clock of the evaluation, 0: never */
     double eval_seconds;
-    ruler_alerts_t alerts;  /* alerting rules only */
-    hashmap_t prev_series;  /* hex hash -> labels_t* written last time (stale markers) */
+    ruler_alerts_t alerts; /* alerting rules only */
+    hashmap_t prev_series; /* hex hash -> labels_t* written last time (stale markers) */
 } ruler_rule_t;
 
 typedef struct ruler_group {
-    int refs; /* atomic */
+    int refs;           /* atomic */
     pthread_mutex_t mu; /* rule state, timing fields */
     char *tenant, *ns;
     ruler_group_def_t *def; /* owned */
     int64_t interval_ms;
     ruler_rule_t *rules;
     size_t n_rules;
-    int running;           /* an evaluation job is queued or running */
-    int should_restore;    /* restore ALERTS_FOR_STATE at the first evaluation */
-    int64_t next_eval_ms;  /* next aligned evaluation timestamp */
-    int64_t last_eval_ms;  /* timestamp of the last evaluation, 0: never */
+    int running;          /* an evaluation job is queued or running */
+    int should_restore;   /* restore ALERTS_FOR_STATE at the first evaluation */
+    int64_t next_eval_ms; /* next aligned evaluation timestamp */
+    int64_t last_eval_ms; /* timestamp of the last evaluation, 0: never */
     double eval_seconds;
 } ruler_group_t;
 
@@ -216,7 +233,7 @@ struct ruler {
     ruler_notifier_t *notifier;
     workpool_t *pool;
     pthread_mutex_t sync_mu; /* serialises ruler_sync_tenant; taken before mu */
-    pthread_mutex_t mu; /* guards tenants, stopping */
+    pthread_mutex_t mu;      /* guards tenants, stopping */
     pthread_cond_t wake;
     hashmap_t tenants; /* id -> ruler_tenant_t* */
     int stopping;
@@ -231,7 +248,8 @@ ruler_group_t *ruler__group_new(ruler_t *r, const char *tenant, const char *ns,
                                 ruler_group_def_t *def); /* steals def */
 void ruler__group_ref(ruler_group_t *g);
 void ruler__group_unref(ruler_group_t *g);
-/* Carries alert state over from old (same tenant/namespace/name) by rule name and type. */
+/* Carries alert state over from old (same tenant/namespace/name) by rule name
+ * and type. */
 void ruler__group_copy_state(ruler_group_t *dst, ruler_group_t *src);
 /* Prometheus' EvalTimestamp: the aligned slot at or before now. */
 int64_t ruler__group_eval_ts(const ruler_group_t *g, int64_t now_ms);
@@ -243,7 +261,8 @@ void ruler__group_eval(ruler_t *r, ruler_group_t *g, int64_t ts);
 int ruler__sched_start(ruler_t *r, err_t *err);
 void ruler__sched_stop(ruler_t *r);
 ruler_tenant_t *ruler__tenant_get(ruler_t *r, const char *id); /* borrowed; registry lock */
-/* Snapshot of a tenant's groups (new references). Caller unrefs each, frees the array. */
+/* Snapshot of a tenant's groups (new references). Caller unrefs each, frees the
+ * array. */
 ruler_group_t **ruler__tenant_groups(ruler_t *r, const char *tenant, size_t *n);
 
 /* HTTP (ruler_api.c, ruler_api_read.c). */

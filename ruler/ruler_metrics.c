@@ -1,8 +1,9 @@
-/* ruler/ruler_metrics.c - the ruler's self-metrics, named as Mimir exports Prometheus' rule
- * manager metrics per tenant: `cortex_prometheus_rule_evaluations_total{user,rule_group}`
- * (herald-logd: prefix `loki_`). rule_group is "<namespace>;<group>" as Prometheus' group key.
- * The families are registered once per process; the struct is written only under its lock
- * at init and read-only afterwards. */
+/* ruler/ruler_metrics.c - the ruler's self-metrics, named as Mimir exports
+ * Prometheus' rule manager metrics per tenant:
+ * `cortex_prometheus_rule_evaluations_total{user,rule_group}` (herald-logd:
+ * prefix `loki_`). rule_group is "<namespace>;<group>" as Prometheus' group
+ * key. The families are registered once per process; the struct is written only
+ * under its lock at init and read-only afterwards. */
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,8 +14,8 @@
 static struct {
     pthread_mutex_t mu;
     int ready;
-    metric_t *evals, *eval_failures, *missed, *iterations, *last_duration, *last_eval_ts,
-        *rules, *sent, *errors, *dropped;
+    metric_t *evals, *eval_failures, *missed, *iterations, *last_duration, *last_eval_ts, *rules,
+        *sent, *errors, *dropped;
 } rm = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static metric_t *fam(const char *prefix, const char *name, const char *help, int counter,
@@ -32,9 +33,9 @@ void ruler__metrics_init(ruler_flavor_t flavor)
     if (!rm.ready) {
         rm.evals = fam(p, "prometheus_rule_evaluations_total",
                        "The total number of rule evaluations.", 1, "user,rule_group");
-        rm.eval_failures = fam(p, "prometheus_rule_evaluation_failures_total",
-                               "The total number of rule evaluation failures.", 1,
-                               "user,rule_group");
+        rm.eval_failures =
+            fam(p, "prometheus_rule_evaluation_failures_total",
+                "The total number of rule evaluation failures.", 1, "user,rule_group");
         rm.missed = fam(p, "prometheus_rule_group_iterations_missed_total",
                         "The total number of rule group evaluations missed due to slow rule "
                         "group evaluation.",
@@ -43,16 +44,16 @@ void ruler__metrics_init(ruler_flavor_t flavor)
                             "The total number of scheduled rule group evaluations, whether "
                             "executed or missed.",
                             1, "user,rule_group");
-        rm.last_duration = fam(p, "prometheus_rule_group_last_duration_seconds",
-                               "The duration of the last rule group evaluation.", 0,
-                               "user,rule_group");
+        rm.last_duration =
+            fam(p, "prometheus_rule_group_last_duration_seconds",
+                "The duration of the last rule group evaluation.", 0, "user,rule_group");
         rm.last_eval_ts = fam(p, "prometheus_rule_group_last_evaluation_timestamp_seconds",
                               "The timestamp of the last rule group evaluation in seconds.", 0,
                               "user,rule_group");
-        rm.rules = fam(p, "prometheus_rule_group_rules", "The number of rules.", 0,
-                       "user,rule_group");
-        rm.sent = fam(p, "prometheus_notifications_sent_total",
-                      "Total number of alerts sent.", 1, "user");
+        rm.rules =
+            fam(p, "prometheus_rule_group_rules", "The number of rules.", 0, "user,rule_group");
+        rm.sent = fam(p, "prometheus_notifications_sent_total", "Total number of alerts sent.", 1,
+                      "user");
         rm.errors = fam(p, "prometheus_notifications_errors_total",
                         "Total number of errors sending alert notifications.", 1, "user");
         rm.dropped = fam(p, "prometheus_notifications_dropped_total",
@@ -94,7 +95,7 @@ void ruler__metric_group(const ruler_group_t *g, double seconds, int64_t missed)
 
 void ruler__metric_notify(const char *what, const char *tenant, double n)
 {
-    metric_t *m = strcmp(what, "sent") == 0 ? rm.sent
+    metric_t *m = strcmp(what, "sent") == 0     ? rm.sent
                   : strcmp(what, "errors") == 0 ? rm.errors
                                                 : rm.dropped;
     metric_add(m, n, tenant);

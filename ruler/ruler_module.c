@@ -1,6 +1,7 @@
-/* ruler/ruler_module.c - the ruler as a daemon module: maps the Mimir / Loki config keys
- * (ruler.*, ruler_storage.* / ruler.storage.*, limits ruler_*) to ruler_opts_t, starts the
- * ruler with the daemon's evaluator, registers its routes and stops it with the daemon. */
+/* ruler/ruler_module.c - the ruler as a daemon module: maps the Mimir / Loki
+ * config keys (ruler.*, ruler_storage.* / ruler.storage.*, limits ruler_*) to
+ * ruler_opts_t, starts the ruler with the daemon's evaluator, registers its
+ * routes and stops it with the daemon. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,7 +10,6 @@
 #include "ruler/ruler_module.h"
 #include "ruler/ruler_promql.h"
 #include "storage/api.h"
-
 
 static const char *nz(const char *s)
 {
@@ -47,15 +47,14 @@ static void module_stop(void *arg)
     ruler_free(arg);
 }
 
-int ruler_module_start(daemon_t *d, ruler_flavor_t flavor, const ruler_evaluator_t *ev,
-                       err_t *err)
+int ruler_module_start(daemon_t *d, ruler_flavor_t flavor, const ruler_evaluator_t *ev, err_t *err)
 {
     cfg_t *c = daemon_config(d);
     ruler_opts_t o;
     ruler_opts_from_cfg(&o, c, flavor);
     ruler_t *r = ruler_new(&o, ev, err); /* copies every option string */
-    const char *prefix = flavor == RULER_FLAVOR_LOKI ? "/loki/api/v1/rules"
-                                                     : "/prometheus/config/v1/rules";
+    const char *prefix =
+        flavor == RULER_FLAVOR_LOKI ? "/loki/api/v1/rules" : "/prometheus/config/v1/rules";
     int rc = r != NULL ? ruler_api_register(daemon_http(d), r, prefix, err) : -1;
     if (rc == 0) {
         LOG_INFO("ruler started", KV_STR("rules_dir", o.rules_dir), KV_STR("language", ev->lang),
@@ -68,10 +67,10 @@ int ruler_module_start(daemon_t *d, ruler_flavor_t flavor, const ruler_evaluator
     return rc;
 }
 
-/* herald-logd has no LogQL engine yet: rules are stored, listed and scheduled, but every
- * evaluation reports this error (docs/ruler.md says so). */
-static int logql_missing(void *ctx, arena_t *a, const char *tenant, const char *expr,
-                         int64_t t_ms, ruler_sample_t **out, size_t *n_out, err_t *err)
+/* herald-logd has no LogQL engine yet: rules are stored, listed and scheduled,
+ * but every evaluation reports this error (docs/ruler.md says so). */
+static int logql_missing(void *ctx, arena_t *a, const char *tenant, const char *expr, int64_t t_ms,
+                         ruler_sample_t **out, size_t *n_out, err_t *err)
 {
     return err_set(err, ERR_UNAVAILABLE, "LogQL evaluation is not available in this build");
 }
@@ -82,8 +81,8 @@ int ruler_logd_init(daemon_t *d, err_t *err)
     return ruler_module_start(d, RULER_FLAVOR_LOKI, &ev, err);
 }
 
-/* herald-promd: the tenant TSDBs opened by the storage module (started before the ruler, so
- * stopped after it). */
+/* herald-promd: the tenant TSDBs opened by the storage module (started before
+ * the ruler, so stopped after it). */
 static queryable_t *tsdb_q(void *arg, const char *tenant)
 {
     return tsdb_queryable(storage_module_registry(), tenant);

@@ -1,11 +1,13 @@
-/* ruler/ruler_notify.c - sends alerts to the Alertmanager(s) as Prometheus' notifier does:
- * POST <url>/api/v2/alerts with a JSON array, batches of at most 64 alerts of one tenant
- * (each request carries that tenant's X-Scope-OrgID), a bounded queue that drops the oldest
- * alerts when full (counted), retries of retryable failures (connection errors, 5xx, 429)
- * with a short backoff; 4xx are permanent. format() is apart from send() for the tests.
+/* ruler/ruler_notify.c - sends alerts to the Alertmanager(s) as Prometheus'
+ * notifier does: POST <url>/api/v2/alerts with a JSON array, batches of at most
+ * 64 alerts of one tenant (each request carries that tenant's X-Scope-OrgID), a
+ * bounded queue that drops the oldest alerts when full (counted), retries of
+ * retryable failures (connection errors, 5xx, 429) with a short backoff; 4xx
+ * are permanent. format() is apart from send() for the tests.
  *
- * DESIGN. One sender thread owns libcurl; evaluations only enqueue under `mu` (no I/O is
- * done while holding it). The queue is a ring of entries, each one alert plus its tenant. */
+ * DESIGN. One sender thread owns libcurl; evaluations only enqueue under `mu`
+ * (no I/O is done while holding it). The queue is a ring of entries, each one
+ * alert plus its tenant. */
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -65,7 +67,8 @@ static void query_escape(buf_t *out, const char *s)
 char *ruler__generator_url(const char *base, const char *expr)
 {
     if (base == NULL || base[0] == '\0') {
-        return NULL; /* a bare relative link is useless to a receiver; some AMs reject it */
+        return NULL; /* a bare relative link is useless to a receiver; some AMs
+                        reject it */
     }
     buf_t b;
     buf_init(&b);
@@ -84,8 +87,9 @@ static void write_time(jsonw_t *w, const char *key, int64_t ms)
     jsonw_str(w, tmp);
 }
 
-/* Labels as sent: the alert's, then the tenant label and external labels where the alert
- * has no label of that name (a rule's own labels win). Keys are written sorted. */
+/* Labels as sent: the alert's, then the tenant label and external labels where
+ * the alert has no label of that name (a rule's own labels win). Keys are
+ * written sorted. */
 static void write_labels(jsonw_t *w, const ruler_notifier_opts_t *o, const char *tenant,
                          const labels_t *ls)
 {
@@ -217,7 +221,8 @@ static void post_batch(ruler_notifier_t *n, const char *tenant, const ruler_sent
     buf_fini(&body);
 }
 
-/* Takes the head entry and the following entries of the same tenant, up to a batch. */
+/* Takes the head entry and the following entries of the same tenant, up to a
+ * batch. */
 static size_t take_batch(ruler_notifier_t *n, ruler_sent_alert_t *batch, char **tenant)
 {
     size_t cap = n->o.queue_capacity, k = 0;

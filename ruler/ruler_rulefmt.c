@@ -1,8 +1,10 @@
-/* ruler/ruler_rulefmt.c - Prometheus rule groups in YAML: parsing (libyaml document API, so
- * that every node keeps its line and column for messages) into ruler_group_def_t.
- * Validation lives in ruler_validate.c, writers in ruler_yaml.c.
+/* ruler/ruler_rulefmt.c - Prometheus rule groups in YAML: parsing (libyaml
+ * document API, so that every node keeps its line and column for messages) into
+ * ruler_group_def_t. Validation lives in ruler_validate.c, writers in
+ * ruler_yaml.c.
  *
- * Unknown keys are ignored, as Mimir's non-strict decoding of POST bodies does. */
+ * Unknown keys are ignored, as Mimir's non-strict decoding of POST bodies does.
+ */
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -27,10 +29,12 @@ static const char *node_str(parse_ctx_t *p, yaml_node_t *n)
     return arena_strndup(p->a, (const char *)n->data.scalar.value, n->data.scalar.length);
 }
 
-/* A scalar that YAML reads as null (`~`, `null`, empty plain): Go leaves the field zero. */
+/* A scalar that YAML reads as null (`~`, `null`, empty plain): Go leaves the
+ * field zero. */
 static int node_is_null(const yaml_node_t *n)
 {
-    if (n == NULL || n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
+    if (n == NULL || n->type != YAML_SCALAR_NODE ||
+        n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) {
         return 0;
     }
     const char *v = (const char *)n->data.scalar.value;
@@ -142,7 +146,9 @@ static int walk_mapping(parse_ctx_t *p, yaml_node_t *n, const field_t *fields, v
     return 0;
 }
 
-/* ---- rules ------------------------------------------------------------------------------- */
+/* ---- rules
+ * -------------------------------------------------------------------------------
+ */
 
 static int rule_record(parse_ctx_t *p, yaml_node_t *v, void *o)
 {
@@ -179,13 +185,19 @@ static int rule_annotations(parse_ctx_t *p, yaml_node_t *v, void *o)
 }
 
 static const field_t rule_fields[] = {
-    {.key = "record", .fn = rule_record},   {.key = "alert", .fn = rule_alert},
-    {.key = "expr", .fn = rule_expr},       {.key = "for", .fn = rule_for},
-    {.key = "keep_firing_for", .fn = rule_keep}, {.key = "labels", .fn = rule_labels},
-    {.key = "annotations", .fn = rule_annotations}, {.key = NULL},
+    {.key = "record", .fn = rule_record},
+    {.key = "alert", .fn = rule_alert},
+    {.key = "expr", .fn = rule_expr},
+    {.key = "for", .fn = rule_for},
+    {.key = "keep_firing_for", .fn = rule_keep},
+    {.key = "labels", .fn = rule_labels},
+    {.key = "annotations", .fn = rule_annotations},
+    {.key = NULL},
 };
 
-/* ---- groups ------------------------------------------------------------------------------ */
+/* ---- groups
+ * ------------------------------------------------------------------------------
+ */
 
 static int group_name(parse_ctx_t *p, yaml_node_t *v, void *o)
 {

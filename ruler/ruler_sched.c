@@ -1,13 +1,16 @@
-/* ruler/ruler_sched.c - the ruler's lifecycle: tenants and their running groups loaded from
- * the store (at start, after each API write, every poll interval), and the scheduler thread
- * that submits each group's evaluation to the workpool at its aligned times.
+/* ruler/ruler_sched.c - the ruler's lifecycle: tenants and their running groups
+ * loaded from the store (at start, after each API write, every poll interval),
+ * and the scheduler thread that submits each group's evaluation to the workpool
+ * at its aligned times.
  *
- * DESIGN. The scheduler wakes at the earliest next evaluation (at most once a second),
- * walks the registry under ruler.mu, and submits due groups that are not still running. A
- * group that overran its interval skips the slots it missed (counted, as Prometheus'
- * prometheus_rule_group_iterations_missed_total) and evaluates at the latest slot. A sync
- * builds the new groups outside any lock (file I/O), then swaps them in under
- * ruler.mu + tenant.mu; old groups die when their last evaluation drops its reference. */
+ * DESIGN. The scheduler wakes at the earliest next evaluation (at most once a
+ * second), walks the registry under ruler.mu, and submits due groups that are
+ * not still running. A group that overran its interval skips the slots it
+ * missed (counted, as Prometheus'
+ * prometheus_rule_group_iterations_missed_total) and evaluates at the latest
+ * slot. A sync builds the new groups outside any lock (file I/O), then swaps
+ * them in under ruler.mu + tenant.mu; old groups die when their last evaluation
+ * drops its reference. */
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +40,8 @@ void ruler_opts_default(ruler_opts_t *o, ruler_flavor_t flavor)
     o->eval_threads = 2;
 }
 
-/* ---- tenants -------------------------------------------------------------------------- */
+/* ---- tenants
+ * -------------------------------------------------------------------------- */
 
 static void tenant_free(void *p)
 {
@@ -86,8 +90,8 @@ static ruler_group_t *find_group(ruler_group_t **v, size_t n, const char *ns, co
     return NULL;
 }
 
-/* Running groups for everything the store holds for the tenant, state carried over from
- * `old`. A namespace that fails to load is logged and left out. */
+/* Running groups for everything the store holds for the tenant, state carried
+ * over from `old`. A namespace that fails to load is logged and left out. */
 static ruler_group_t **build_groups(ruler_t *r, const char *tenant, ruler_group_t **old,
                                     size_t n_old, size_t *n_out)
 {
@@ -127,7 +131,8 @@ static ruler_group_t **build_groups(ruler_t *r, const char *tenant, ruler_group_
     return v;
 }
 
-/* Swaps the tenant's group list; returns the old list for the caller to unref. */
+/* Swaps the tenant's group list; returns the old list for the caller to unref.
+ */
 static ruler_group_t **swap_groups(ruler_t *r, const char *tenant, ruler_group_t **v, size_t n,
                                    size_t *n_old)
 {
@@ -223,7 +228,8 @@ static void sync_all(ruler_t *r)
     ruler__strv_free(gone, k);
 }
 
-/* ---- scheduling ----------------------------------------------------------------------- */
+/* ---- scheduling
+ * ----------------------------------------------------------------------- */
 
 typedef struct {
     ruler_t *r;
@@ -234,17 +240,18 @@ typedef struct {
 static void run_job(void *arg)
 {
     job_t *j = arg;
-    int64_t t0 = time_mono_ms();
+    int64_t t0 = time_now_ns();
     ruler__group_eval(j->r, j->g, j->ts);
     pthread_mutex_lock(&j->g->mu);
     j->g->running = 0;
     pthread_mutex_unlock(&j->g->mu);
-    ruler__metric_group(j->g, (double)(time_mono_ms() - t0) / 1000.0, j->missed);
+    ruler__metric_group(j->g, (double)(time_now_ns() - t0) / 1e9, j->missed);
     ruler__group_unref(j->g);
     free(j);
 }
 
-/* Submits g if due; returns its next evaluation time. Caller holds ruler.mu + tenant.mu. */
+/* Submits g if due; returns its next evaluation time. Caller holds ruler.mu +
+ * tenant.mu. */
 static int64_t maybe_submit(ruler_t *r, ruler_group_t *g, int64_t now)
 {
     pthread_mutex_lock(&g->mu);
@@ -331,7 +338,8 @@ static void *sched_main(void *arg)
     return NULL;
 }
 
-/* ---- lifecycle ------------------------------------------------------------------------ */
+/* ---- lifecycle
+ * ------------------------------------------------------------------------ */
 
 static const char *keep_str(ruler_t *r, const char *s)
 {
@@ -373,7 +381,8 @@ static void start_notifier(ruler_t *r)
 
 ruler_t *ruler_new(const ruler_opts_t *opts, const ruler_evaluator_t *ev, err_t *err)
 {
-    ruler_store_t *store = ruler__store_new(opts->rules_dir ? opts->rules_dir : "./data/rules", err);
+    ruler_store_t *store =
+        ruler__store_new(opts->rules_dir ? opts->rules_dir : "./data/rules", err);
     if (store == NULL) {
         return NULL;
     }

@@ -1,11 +1,13 @@
-/* ruler/ruler_store.c - rule groups on the filesystem: <dir>/<tenant>/<namespace>, each file
- * a Prometheus rule file (`groups:`), so promtool and Loki's local store read them as they
- * are. Namespace names are escaped into file names (every byte outside [A-Za-z0-9_.~-] and
- * a leading '.' become %XX), so `alloy/ns/app/uid` is one file. Files starting with '.' are
+/* ruler/ruler_store.c - rule groups on the filesystem:
+ * <dir>/<tenant>/<namespace>, each file a Prometheus rule file (`groups:`), so
+ * promtool and Loki's local store read them as they are. Namespace names are
+ * escaped into file names (every byte outside [A-Za-z0-9_.~-] and a leading '.'
+ * become %XX), so `alloy/ns/app/uid` is one file. Files starting with '.' are
  * skipped (temporary files, editors), as Loki's local store skips them.
  *
- * DESIGN. Writes go to a temporary file that is renamed over the old one, so a crash never
- * leaves half a file. The store mutex serialises read-modify-write cycles of the API. */
+ * DESIGN. Writes go to a temporary file that is renamed over the old one, so a
+ * crash never leaves half a file. The store mutex serialises read-modify-write
+ * cycles of the API. */
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
@@ -100,8 +102,8 @@ static int hexval(char c)
     return -1;
 }
 
-/* File name back to namespace; names that are not valid escapes are taken literally
- * (files dropped into the directory by hand). */
+/* File name back to namespace; names that are not valid escapes are taken
+ * literally (files dropped into the directory by hand). */
 static char *unescape_name(const char *s)
 {
     char *out = xmalloc(strlen(s) + 1), *o = out;
@@ -128,7 +130,8 @@ static int str_cmp(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Sorted entries of a directory, dot-files skipped; `dirs` selects directories or files. */
+/* Sorted entries of a directory, dot-files skipped; `dirs` selects directories
+ * or files. */
 static char **list_dir(const char *path, int dirs, int decode, size_t *n)
 {
     char **v = NULL;
@@ -185,7 +188,8 @@ static int read_file(const char *path, buf_t *out, err_t *err)
 {
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
-        return errno == ENOENT ? 1 : err_set(err, ERR_INTERNAL, "open %s: %s", path, strerror(errno));
+        return errno == ENOENT ? 1
+                               : err_set(err, ERR_INTERNAL, "open %s: %s", path, strerror(errno));
     }
     char chunk[8192];
     size_t n;

@@ -1,6 +1,7 @@
-/* ruler/ruler_validate.c - checks a rule group before it is stored, with the messages of
- * Prometheus' rulefmt as Mimir wraps them (`<line>:<col>: group "g", rule 1, "name": ...`)
- * or as Loki words them. All problems are collected and joined with ", ". */
+/* ruler/ruler_validate.c - checks a rule group before it is stored, with the
+ * messages of Prometheus' rulefmt as Mimir wraps them (`<line>:<col>: group
+ * "g", rule 1, "name": ...`) or as Loki words them. All problems are collected
+ * and joined with ", ". */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,9 +10,10 @@
 #include "common/template.h"
 #include "ruler/ruler_int.h"
 
-/* Prometheus prepends these to every alert template, so `$labels` etc. are defined. */
-#define RULER_TMPL_DEFS                                                                    \
-    "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}"                         \
+/* Prometheus prepends these to every alert template, so `$labels` etc. are
+ * defined. */
+#define RULER_TMPL_DEFS                                                                            \
+    "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}"                                 \
     "{{$externalURL := .ExternalURL}}{{$value := .Value}}"
 
 typedef struct {
@@ -33,7 +35,8 @@ static void add_msg(vctx_t *v, const char *fmt, ...)
     va_end(ap);
 }
 
-/* A per-rule problem, located and named as Prometheus' rulefmt.Error prints it. */
+/* A per-rule problem, located and named as Prometheus' rulefmt.Error prints it.
+ */
 static void rule_msg(vctx_t *v, const ruler_rule_def_t *r, size_t idx, int line, int col,
                      const char *problem)
 {
@@ -42,8 +45,8 @@ static void rule_msg(vctx_t *v, const ruler_rule_def_t *r, size_t idx, int line,
         add_msg(v, "%s", problem);
         return;
     }
-    add_msg(v, "%d:%d: group \"%s\", rule %zu, \"%s\": %s", line, col, v->g->name, idx + 1,
-            name, problem);
+    add_msg(v, "%d:%d: group \"%s\", rule %zu, \"%s\": %s", line, col, v->g->name, idx + 1, name,
+            problem);
 }
 
 static void check_expr(vctx_t *v, const ruler_rule_def_t *r, size_t idx)
@@ -85,8 +88,8 @@ static void check_recording(vctx_t *v, const ruler_rule_def_t *r, size_t idx)
     }
 }
 
-static void check_templates(vctx_t *v, const ruler_rule_def_t *r, size_t idx,
-                            const ruler_kv_t *kv, size_t n)
+static void check_templates(vctx_t *v, const ruler_rule_def_t *r, size_t idx, const ruler_kv_t *kv,
+                            size_t n)
 {
     char name[300];
     snprintf(name, sizeof(name), "__alert_%s", r->alert);
@@ -159,9 +162,11 @@ static int group_level(vctx_t *v, const ruler_group_def_t *g)
         add_msg(v, "invalid rules configuration: rule group '%s' has no rules", g->name);
     }
     if (mimir && g->n_source_tenants > 0) {
-        add_msg(v, "invalid rules configuration: rule group '%s' is a federated rule group, "
-                   "but rules federation is disabled; please contact your service "
-                   "administrator to have it enabled",
+        add_msg(v,
+                "invalid rules configuration: rule group '%s' is a federated rule "
+                "group, "
+                "but rules federation is disabled; please contact your service "
+                "administrator to have it enabled",
                 g->name);
     }
     return 0;

@@ -1,10 +1,11 @@
-/* ruler/ruler_yaml.c - writing rule groups: YAML laid out as Mimir's yaml.v3 encoder with a
- * 4-space indent lays it out (so diffs against Mimir's answers are empty), and JSON with
- * the same structure (the default answer of herald's listings, see contract.md §2).
+/* ruler/ruler_yaml.c - writing rule groups: YAML laid out as Mimir's yaml.v3
+ * encoder with a 4-space indent lays it out (so diffs against Mimir's answers
+ * are empty), and JSON with the same structure (the default answer of herald's
+ * listings, see contract.md §2).
  *
- * Layout model: a block at level L writes its keys at column L; a mapping that is a
- * sequence item writes "- " at column L and its keys at L+2; anything nested under a key
- * goes to level L+4. */
+ * Layout model: a block at level L writes its keys at column L; a mapping that
+ * is a sequence item writes "- " at column L and its keys at L+2; anything
+ * nested under a key goes to level L+4. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +24,8 @@ static void pad(buf_t *out, int n)
 /* Words YAML 1.1/1.2 would read as something other than a string. */
 static int looks_special(const char *s)
 {
-    static const char *const words[] = {"true", "false", "yes", "no", "on", "off", "null",
-                                        "y", "n", "~", NULL};
+    static const char *const words[] = {"true", "false", "yes", "no", "on", "off",
+                                        "null", "y",     "n",   "~",  NULL};
     for (const char *const *w = words; *w != NULL; w++) {
         if (strcasecmp(s, *w) == 0) {
             return 1;
@@ -125,7 +126,8 @@ void ruler__yaml_scalar(buf_t *out, const char *s, int indent)
     }
 }
 
-/* "key: value\n" at column col; nested (block literal) text indented at level + 4. */
+/* "key: value\n" at column col; nested (block literal) text indented at level
+ * + 4. */
 static void kv_line(buf_t *out, int col, int level, const char *key, const char *value)
 {
     pad(out, col);
@@ -235,7 +237,9 @@ void ruler__file_yaml(const ruler_ns_t *ns, buf_t *out)
     }
 }
 
-/* ---- JSON ------------------------------------------------------------------------------- */
+/* ---- JSON
+ * -------------------------------------------------------------------------------
+ */
 
 static void json_map(jsonw_t *w, const char *key, const ruler_kv_t *kv, size_t n)
 {

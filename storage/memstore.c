@@ -18,6 +18,8 @@ struct memstore {
     queryable_t qb; /* first: memstore_t* and queryable_t* convert */
     mseries_t *s;
     size_t n, cap;
+    size_t *slots; /* open addressing on the label hash: series index + 1, 0 = empty */
+    size_t n_slots;
 };
 
 typedef struct {
@@ -32,14 +34,37 @@ typedef struct {
     int64_t maxt;
 } miter_t;
 
+static void rehash(memstore_t *m)
+{
+    size_t ns = m->n_slots ? m->n_slots * 2 : 64;
+    size_t *slots = xcalloc(ns, sizeof(*slots));
+    for (size_t i = 0; i < m->n; i++) {
+        size_t h = (size_t)labels_hash(m->s[i].ls) & (ns - 1);
+        while (slots[h] != 0) {
+            h = (h + 1) & (ns - 1);
+        }
+        slots[h] = i + 1;
+    }
+    free(m->slots);
+    m->slots = slots;
+    m->n_slots = ns;
+}
+
 static mseries_t *find_or_add(memstore_t *m, const labels_t *ls)
 {
-    for (size_t i = 0; i < m->n; i++) {
-        if (labels_equal(m->s[i].ls, ls)) {
-            return &m->s[i];
+    if ((m->n + 1) * 2 > m->n_slots) {
+        rehash(m);
+    }
+    size_t h = (size_t)labels_hash(ls) & (m->n_slots - 1);
+    while (m->slots[h] != 0) {
+        mseries_t *s = &m->s[m->slots[h] - 1];
+        if (labels_equal(s->ls, ls)) {
+            return s;
         }
+        h = (h + 1) & (m->n_slots - 1);
     }
     xgrow((void **)&m->s, &m->cap, m->n + 1, sizeof(*m->s));
+    m->slots[h] = m->n + 1;
     mseries_t *s = &m->s[m->n++];
     memset(s, 0, sizeof(*s));
     s->ls = labels_intern(ls);
@@ -64,14 +89,12 @@ int memstore_add(memstore_t *m, const labels_t *ls, int64_t t, double v, err_t *
     return 0;
 }
 
+static size_t first_at(const mseries_t *s, int64_t t);
+
 static int has_sample_in(const mseries_t *s, int64_t mint, int64_t maxt)
 {
-    for (size_t i = 0; i < s->n; i++) {
-        if (s->pts[i].t >= mint && s->pts[i].t <= maxt) {
-            return 1;
-        }
-    }
-    return 0;
+    size_t i = first_at(s, mint);
+    return i < s->n && s->pts[i].t <= maxt;
 }
 
 static int series_cmp(const void *x, const void *y)
@@ -117,13 +140,27 @@ static int it_next(series_iter_t *it, sample_t *out, err_t *err)
 static int it_seek(series_iter_t *it, int64_t ts, sample_t *out, err_t *err)
 {
     miter_t *mi = (miter_t *)it;
-    while (mi->i < mi->s->n && mi->s->pts[mi->i].t < ts) {
-        mi->i++;
-    }
+    size_t i = first_at(mi->s, ts);
+    mi->i = i > mi->i ? i : mi->i; /* never backwards */
     return it_next(it, out, err);
 }
 
 static const series_iter_ops_t iter_ops = {it_next, it_seek};
+
+/* Index of the first sample of s at or after t. */
+static size_t first_at(const mseries_t *s, int64_t t)
+{
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (s->pts[mid].t < t) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
 
 static series_iter_t *q_iter(querier_t *q, arena_t *a, const series_t *s, err_t *err)
 {
@@ -135,9 +172,7 @@ static series_iter_t *q_iter(querier_t *q, arena_t *a, const series_t *s, err_t 
     mi->it.ops = &iter_ops;
     mi->s = s->ref;
     mi->maxt = q->maxt;
-    while (mi->i < mi->s->n && mi->s->pts[mi->i].t < q->mint) {
-        mi->i++;
-    }
+    mi->i = first_at(mi->s, q->mint);
     return &mi->it;
 }
 
@@ -234,6 +269,9 @@ void memstore_clear(memstore_t *m)
         free(m->s[i].pts);
     }
     m->n = 0;
+    if (m->slots != NULL) {
+        memset(m->slots, 0, m->n_slots * sizeof(*m->slots));
+    }
 }
 
 void memstore_free(memstore_t *m)
@@ -243,6 +281,7 @@ void memstore_free(memstore_t *m)
     }
     memstore_clear(m);
     free(m->s);
+    free(m->slots);
     free(m);
 }
 

@@ -74,9 +74,14 @@ static int mkdir_p(const char *dir, err_t *err)
 
 /* ---- tenant open/close ----------------------------------------------------------------- */
 
+typedef struct {
+    tsdb_head_t *head;
+    uint64_t n_samples;
+} replay_ctx_t;
+
 static void replay_series(void *ctx, uint32_t id, const label_t *ls, size_t n)
 {
-    tsdb_head_t *h = ctx;
+    tsdb_head_t *h = ((replay_ctx_t *)ctx)->head;
     if (id < h->ix.n && h->ix.labels[id] != NULL) {
         return; /* already defined by the checkpoint or an earlier segment */
     }
@@ -92,7 +97,8 @@ static void replay_series(void *ctx, uint32_t id, const label_t *ls, size_t n)
 
 static void replay_sample(void *ctx, uint32_t id, int64_t t, double v)
 {
-    tsdb_head_t *h = ctx;
+    tsdb_head_t *h = ((replay_ctx_t *)ctx)->head;
+    ((replay_ctx_t *)ctx)->n_samples++;
     if (id >= h->ix.n || h->series[id] == NULL || t < h->min_valid) {
         return; /* a series dropped with its block-covered samples, or data in blocks */
     }
@@ -183,10 +189,13 @@ static void tenant_free(void *p)
 static int replay_wal(tsdb_t *db, const tsdb_opts_t *o, err_t *err)
 {
     char *wdir = path_join(db->dir, "wal");
-    tsdb_wal_replay_t cb = {&db->head, replay_series, replay_sample};
+    replay_ctx_t rc_ctx = {&db->head, 0};
+    tsdb_wal_replay_t cb = {&rc_ctx, replay_series, replay_sample};
     uint64_t n_records = 0;
     int64_t t0 = time_mono_ms();
+    db->head.replaying = 1;
     int rc = tsdb__wal_open(&db->wal, wdir, o->wal_segment_bytes, &cb, &n_records, err);
+    db->head.replaying = 0;
     db->wal.compress = o->wal_compression;
     free(wdir);
     if (rc < 0) {
@@ -196,9 +205,11 @@ static int replay_wal(tsdb_t *db, const tsdb_opts_t *o, err_t *err)
     tsdb__head_truncate(&db->head, db->head.min_valid);
     int64_t ms = time_mono_ms() - t0;
     if (n_records > 0) {
+        double secs = ms > 0 ? ms / 1000.0 : 0.001;
         LOG_INFO("WAL replay done", KV_STR("tenant", db->tenant), KV_INT("records", n_records),
-                 KV_INT("series", db->head.ix.n_live), KV_INT("duration_ms", ms),
-                 KV_FLOAT("records_per_second", ms > 0 ? n_records * 1000.0 / ms : (double)n_records));
+                 KV_INT("series", db->head.ix.n_live), KV_INT("samples", rc_ctx.n_samples),
+                 KV_INT("duration_ms", ms),
+                 KV_FLOAT("samples_per_second", (double)rc_ctx.n_samples / secs));
     }
     tsdb__metrics_replay(db, ms);
     return 0;

@@ -92,7 +92,8 @@ typedef struct {
     int64_t head_mint, head_maxt; /* INT64_MAX / INT64_MIN when the head is empty */
     int64_t blocks_mint, blocks_maxt;
     uint64_t wal_bytes;
-    uint64_t block_bytes;
+    uint64_t block_bytes;       /* block files */
+    uint64_t block_chunk_bytes; /* of which XOR chunk data */
 } tsdb_stats_t;
 void tsdb_stats(tsdb_t *db, tsdb_stats_t *out);
 

@@ -140,6 +140,9 @@ int tsdb__head_append(tsdb_head_t *h, tsdb_hseries_t *s, int64_t t, double v)
             memcpy(&bits, &v, sizeof(bits));
             return bits == s->last_bits ? 1 : -2;
         }
+        if (h->replaying && t >= h->min_valid) {
+            return ooo_insert(h, s, t, v); /* it was accepted once: keep it */
+        }
         if (h->ooo_window_ms <= 0) {
             return -1;
         }
@@ -152,7 +155,7 @@ int tsdb__head_append(tsdb_head_t *h, tsdb_hseries_t *s, int64_t t, double v)
      * the out-of-order window when wider), and never into a range already cut. */
     int64_t lowest = h->min_valid;
     int64_t back = h->range_ms / 2 > h->ooo_window_ms ? h->range_ms / 2 : h->ooo_window_ms;
-    if (h->maxt != INT64_MIN && h->maxt - back > lowest) {
+    if (!h->replaying && h->maxt != INT64_MIN && h->maxt - back > lowest) {
         lowest = h->maxt - back;
     }
     if (t < lowest) {
@@ -195,12 +198,14 @@ static int series_truncate(tsdb_head_t *h, tsdb_hseries_t *s, int64_t before)
         s->n_closed -= drop;
         h->n_chunks -= drop;
     }
-    uint32_t keep = 0;
-    while (keep < s->n_ooo && s->ooo[keep].t < before) {
-        keep++; /* these went to the block with the chunks */
+    uint32_t gone = 0;
+    while (gone < s->n_ooo && s->ooo[gone].t < before) {
+        gone++; /* these went to the block with the chunks */
     }
-    memmove(s->ooo, s->ooo + keep, (s->n_ooo - keep) * sizeof(*s->ooo));
-    s->n_ooo -= keep;
+    if (gone > 0) {
+        memmove(s->ooo, s->ooo + gone, (s->n_ooo - gone) * sizeof(*s->ooo));
+        s->n_ooo -= gone;
+    }
     return s->n_closed == 0 && s->open.n == 0 && s->n_ooo == 0;
 }
 

@@ -117,6 +117,7 @@ typedef struct {
     int64_t min_valid;    /* samples before this are in blocks */
     int64_t range_ms;
     int64_t ooo_window_ms; /* 0: out-of-order samples are rejected */
+    int replaying;         /* WAL replay: accept what was accepted once, whatever the config */
     size_t n_chunks;
 } tsdb_head_t;
 

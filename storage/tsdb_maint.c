@@ -293,6 +293,9 @@ void tsdb_stats(tsdb_t *db, tsdb_stats_t *out)
     out->wal_bytes = db->wal.total_bytes;
     for (size_t i = 0; i < db->n_blocks; i++) {
         out->block_bytes += db->blocks[i]->map_len;
+        for (size_t k = 0; k < db->blocks[i]->n_chunks; k++) {
+            out->block_chunk_bytes += db->blocks[i]->chunks[k].len;
+        }
     }
     pthread_rwlock_unlock(&db->mu);
 }

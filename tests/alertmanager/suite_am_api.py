@@ -81,6 +81,24 @@ def config_api_roundtrip_and_validation():
 
 
 @run.test
+def local_storage_backend_is_read_only():
+    sink = Sink()
+    local = tempfile.mkdtemp(prefix="am-local-")
+    with open(os.path.join(local, "t1.yaml"), "w") as f:
+        f.write(webhook_cfg(sink))
+    d = alertd(args=["-alertmanager-storage.backend=local",
+                     "-alertmanager-storage.local.path=" + local]).start()
+    check_eq(d.get(A + "/receivers", H("t1")).json(), [{"name": "hook"}], "loaded from t1.yaml")
+    check_eq(d.get(A + "/alerts", H("t2")).status, 412, "no file, no fallback")
+    check_in("receiver: hook", d.get("/api/v1/alerts", H("t1")).json()["alertmanager_config"],
+             "GET shows the file")
+    r = d.post("/api/v1/alerts", user_cfg(webhook_cfg(sink)), H("t1"))
+    check_eq((r.status, r.text), (500, "local alertmanager config storage is read-only\n"),
+             "read-only")
+    sink.close()
+
+
+@run.test
 def alerts_post_get_and_errors():
     sink = Sink()
     d = alertd(fallback=webhook_cfg(sink)).start()
@@ -245,6 +263,31 @@ def reload_switches_fallback_tenants():
         f.write("route: {receiver: nope}\n")
     d.post("/-/reload")  # the bad fallback is refused and logged
     check_eq(d.get(A + "/receivers", H("t1")).json(), [{"name": "hook"}], "old config kept")
+    sink.close()
+
+
+@run.test
+def failing_receiver_retries_counts_and_stops_quickly():
+    sink = Sink(status=500)
+    d = alertd(fallback=webhook_cfg(sink)).start()
+    d.post(A + "/alerts", [{"labels": {"alertname": "Fail"}}], H("t1"))
+    hits = sink.wait("/hook", 3, timeout=5)
+    check(len(hits) >= 3, "retried after 5xx: %d attempts" % len(hits))
+    gaps = [b[0] - a[0] for a, b in zip(hits, hits[1:])]
+    check(gaps[0] >= 0.4, "backoff between attempts: %r" % gaps)
+    m = d.get("/metrics").text
+    check_in('alertmanager_notifications_failed_total{user="t1",integration="webhook"}', m,
+             "failed counter")
+    t0 = time.time()
+    check_eq(d.stop(), 0, "exit code")
+    check(time.time() - t0 < 3, "shutdown does not wait for the retries")
+    sink.close()
+    sink = Sink(status=400)
+    d = alertd(fallback=webhook_cfg(sink)).start()
+    d.post(A + "/alerts", [{"labels": {"alertname": "Perm"}}], H("t1"))
+    sink.wait("/hook", 1, timeout=5)
+    time.sleep(1.5)  # flushes at ~0.2 s and ~1.2 s after the post; the next at ~2.2 s
+    check_eq(len(sink.get("/hook")), 2, "4xx is permanent: one attempt per flush")
     sink.close()
 
 

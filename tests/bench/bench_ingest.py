@@ -7,11 +7,13 @@ Figures: samples/s (wall clock from the first request to the last answer, W send
 over keep-alive connections, each thread owning whole series groups so per-series order
 holds), resident memory growth per active series after the ingest (VmRSS after - before),
 and bytes per sample on disk (data directory after the ingest: WAL for both, since no block
-is cut within the run). Prints herald/Prometheus ratios; appends them to
+is cut within the run; herald's head is then also cut into blocks offline to report block
+bytes per sample). Prints herald/Prometheus ratios; appends them to
 build/bench-results.txt. Environment: BENCH_SERIES (20000), BENCH_STEPS (60),
 BENCH_THREADS (4)."""
 import http.client
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -152,6 +154,7 @@ def main():
             hport, ("/ready", "/api/v1/push"), os.path.join(hdir, "tsdb"), groups,
             {"X-Scope-OrgID": "bench", "Content-Encoding": "snappy",
              "Content-Type": "application/x-protobuf"}, hdir)
+        herald["blocks"] = block_figures(os.path.join(hdir, "tsdb"))
         pdir = os.path.join(tmp, "prom")
         os.makedirs(pdir)
         with open(os.path.join(pdir, "prometheus.yml"), "w") as f:
@@ -169,6 +172,17 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def block_figures(tsdb_dir):
+    """Cuts herald's stopped head into 5-minute blocks (compacted) with tsdb_dump -cut; returns
+    (block file bytes, chunk bytes, samples in blocks)."""
+    p = subprocess.run([os.path.join(BUILD, "tools", "tsdb_dump"), "-cut", "300000", tsdb_dir,
+                        "bench", '{__name__=~".+"}'], capture_output=True, text=True, check=True)
+    fields = dict(f.split("=", 1) for f in p.stdout.splitlines()[-1].split())
+    replay = re.search(r"samples=(\d+) duration_ms=(\d+)", p.stderr)
+    return (int(fields.get("block_bytes", 0)), int(fields.get("chunk_bytes", 0)),
+            int(fields.get("block_samples", 0)), replay.groups() if replay else None)
+
+
 def report(n_samples, herald, prom):
     lines = []
     for name, r in (("herald", herald), ("prometheus", prom)):
@@ -180,6 +194,15 @@ def report(n_samples, herald, prom):
                          name, r["sps"], r["rss_per_series"], r["rss_before_kb"] // 1024,
                          r["rss_after_kb"] // 1024, r["disk_per_sample"], len(r["errors"]),
                          (" first: " + r["errors"][0]) if r["errors"] else ""))
+    bb, cb, bs, replay = herald["blocks"]
+    if replay:
+        lines.append("herald WAL replay (offline, tsdb_dump): %s samples in %s ms = %.0f "
+                     "samples/s" % (replay[0], replay[1],
+                                    int(replay[0]) * 1000.0 / max(1, int(replay[1]))))
+    if bs > 0:
+        lines.append("herald blocks (head cut offline into 5m blocks, 20 samples per chunk): "
+                     "XOR chunks %.2f B/sample; whole files %.2f B/sample (index of %d series "
+                     "included, %d samples)" % (cb / float(bs), bb / float(bs), SERIES, bs))
     lines.append("ratios herald/prometheus: samples/s %.2fx (goal >= 2), RSS per series %.2fx "
                  "(goal <= 0.5), disk bytes per sample %.2fx" % (
                      herald["sps"] / prom["sps"],

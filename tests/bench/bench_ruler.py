@@ -11,6 +11,7 @@ Environment: BENCH_RULES (10000), BENCH_SERIES (100000), BENCH_CYCLES (3)."""
 import http.client
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -42,7 +43,7 @@ def cpu_seconds(pid):
 
 
 def request(port, method, path, body=None, headers=None):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
     c.request(method, path, body=body, headers=headers or {})
     r = c.getresponse()
     data = r.read()
@@ -135,12 +136,19 @@ def run_herald(tmp):
         p.wait()
 
 
+def prometheus_config(path, rule_paths):
+    with open(path, "w") as f:
+        f.write("global:\n  evaluation_interval: %ds\n" % INTERVAL)
+        if rule_paths:
+            f.write("rule_files:\n" + "".join("  - %s\n" % p for p in rule_paths))
+
+
 def run_prometheus(tmp):
+    """The data is pushed before the rules are loaded (SIGHUP): pushing into a Prometheus
+    that already evaluates 10,000 rules on this shared machine timed out."""
     paths = write_rules(tmp)
     cfg = os.path.join(tmp, "prometheus.yml")
-    with open(cfg, "w") as f:
-        f.write("global:\n  evaluation_interval: %ds\nrule_files:\n" % INTERVAL +
-                "".join("  - %s\n" % p for p in paths))
+    prometheus_config(cfg, [])
     port = free_port()
     p = subprocess.Popen(["prometheus", "--config.file=" + cfg,
                           "--storage.tsdb.path=" + os.path.join(tmp, "data"),
@@ -151,6 +159,8 @@ def run_prometheus(tmp):
         wait_ready(port, "/-/ready")
         push_data(port, "/api/v1/write", {"Content-Encoding": "snappy",
                                           "Content-Type": "application/x-protobuf"})
+        prometheus_config(cfg, paths)
+        p.send_signal(signal.SIGHUP)
         return measure(p.pid, "prometheus")
     finally:
         p.terminate()

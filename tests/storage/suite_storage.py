@@ -215,8 +215,8 @@ def kill_9_loses_no_acknowledged_sample():
     last = acked[-1]
     d.start()  # same data dir: replays the WAL
     m = d.wait_log(r'msg="WAL replay done" tenant=crash records=(\d+) series=(\d+) '
-                   r'duration_ms=(\d+) records_per_second=([0-9.e+]+)')
-    print("NOTE replay: records=%s series=%s duration_ms=%s records/s=%s" % m.groups())
+                   r'samples=(\d+) duration_ms=(\d+) samples_per_second=([0-9.e+]+)')
+    print("NOTE replay: records=%s series=%s samples=%s duration_ms=%s samples/s=%s" % m.groups())
     got = data(api(d, "crash", "series", **{"match[]": "load"}))
     check_eq(len(got), n_series, "series after restart")
     d.stop()

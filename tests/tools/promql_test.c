@@ -3,6 +3,8 @@
  * eval through the engine and compares results, errors and annotations.
  *
  * Usage: promql_test [-v] [-2] [-e epsilon] [-k known_failures.txt] file.test...
+ *        promql_test -serve PORT file.test   (benchmarks: loads the file's data, serves the
+ *        query API on 127.0.0.1:PORT, prints "READY", stops on SIGTERM/SIGINT)
  * -2: engine settings of a Prometheus 2.x/3.x default install (for differential tests)
  * instead of the ones upstream's test scripts assume (delayed name removal, 10k samples).
  * Per file it prints one line:
@@ -14,6 +16,8 @@
 #include <ctype.h>
 #include <math.h>
 #include <pcre2.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +26,9 @@
 #include "common/arena.h"
 #include "common/buf.h"
 #include "common/labels.h"
+#include "common/http.h"
 #include "common/timeutil.h"
+#include "promql/api.h"
 #include "promql/promql.h"
 #include "storage/memstore.h"
 
@@ -36,6 +42,7 @@ typedef struct {
     memstore_t *store;
     int section_nh, section_exp;
     int verbose;
+    int load_only; /* -serve: run load/clear commands, skip evals */
     char **known;
     size_t n_known;
     int passed, failed, known_failed, skipped_nh, exp_passed, exp_total;
@@ -953,7 +960,9 @@ static int run_file(runner_t *r)
         } else if (strncmp(word, "load", 4) == 0) {
             cmd_load(r, &i, line + strlen(word));
         } else if (strncmp(word, "eval", 4) == 0) {
-            cmd_eval(r, &i);
+            if (!r->load_only) {
+                cmd_eval(r, &i);
+            }
         } else {
             printf("FAIL %s:%zu: unknown command %s\n", r->file, i + 1, word);
             r->failed++;
@@ -992,8 +1001,51 @@ static void free_lines(char **lines, size_t n)
     free(lines);
 }
 
+static queryable_t *serve_store(void *ctx, const char *tenant)
+{
+    return memstore_queryable(ctx);
+}
+
+static int serve(int port, const char *file)
+{
+    runner_t r = {.file = file, .load_only = 1};
+    err_t err = {0};
+    r.lines = read_lines(file, &r.n_lines);
+    if (r.lines == NULL) {
+        fprintf(stderr, "cannot read %s\n", file);
+        return 1;
+    }
+    r.store = memstore_new();
+    run_file(&r);
+    free_lines(r.lines, r.n_lines);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    http_server_opts_t o = {.listen_address = "127.0.0.1", .port = port, .threads = 2,
+                            .no_auth_tenant = "anonymous"};
+    http_server_t *srv = http_server_new(&o, &err);
+    promql_api_t *api = srv != NULL ? promql_api_register(srv, serve_store, r.store, NULL, &err) : NULL;
+    if (api == NULL || http_server_start(srv, &err) < 0) {
+        fprintf(stderr, "serve: %s\n", err.msg);
+        return 1;
+    }
+    printf("READY %d series\n", (int)memstore_series_count(r.store));
+    fflush(stdout);
+    int sig;
+    sigwait(&set, &sig);
+    http_server_free(srv);
+    promql_api_free(api);
+    memstore_free(r.store);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], "-serve") == 0) {
+        return serve(atoi(argv[2]), argv[3]);
+    }
     runner_t base = {0};
     int i = 1, any_failed = 0;
     for (; i < argc && argv[i][0] == '-'; i++) {

@@ -1,10 +1,12 @@
-/* tests/tools/rules_test.c - runs `promtool test rules` files through herald's ruler and
- * PromQL engine: `rules_test FILE...`. For each test: the input series (promtool's expanding
- * notation `1+2x3`, `_`, `stale`) go into an in-memory store, the rule files are loaded into
- * a ruler without scheduler, every rule is evaluated at each evaluation_interval step from 0,
- * and at each eval_time the firing alerts (alert_rule_test) and expression results
- * (promql_expr_test) are compared with the expectations. Prints one line per failure and
- * `N passed, N failed`; exit 1 on any failure. Times start at the Unix epoch, as promtool's. */
+/* tests/tools/rules_test.c - runs `promtool test rules` files through herald's
+ * ruler and PromQL engine: `rules_test FILE...`. For each test: the input
+ * series (promtool's expanding notation `1+2x3`, `_`, `stale`) go into an
+ * in-memory store, the rule files are loaded into a ruler without scheduler,
+ * every rule is evaluated at each evaluation_interval step from 0, and at each
+ * eval_time the firing alerts (alert_rule_test) and expression results
+ * (promql_expr_test) are compared with the expectations. Prints one line per
+ * failure and `N passed, N failed`; exit 1 on any failure. Times start at the
+ * Unix epoch, as promtool's. */
 #include <jansson.h>
 #include <libgen.h>
 #include <math.h>
@@ -24,7 +26,8 @@
 
 #define TENANT "test"
 
-/* ---- YAML to jansson (scalars stay strings) ------------------------------------------ */
+/* ---- YAML to jansson (scalars stay strings)
+ * ------------------------------------------ */
 
 static json_t *node_json(yaml_document_t *doc, yaml_node_t *n)
 {
@@ -90,7 +93,8 @@ static int64_t dur_of(const json_t *o, const char *key, int64_t dflt)
     return ms;
 }
 
-/* ---- the store the rules read and write ---------------------------------------------- */
+/* ---- the store the rules read and write
+ * ---------------------------------------------- */
 
 typedef struct {
     appender_t base;
@@ -128,7 +132,8 @@ static appender_t *st_appender(void *arg, const char *tenant)
     return &a->base;
 }
 
-/* promtool's expanding notation: `a+bxn`, `a-bxn`, `axn`, `_`, `_xn`, `stale`, numbers. */
+/* promtool's expanding notation: `a+bxn`, `a-bxn`, `axn`, `_`, `_xn`, `stale`,
+ * numbers. */
 static int load_series(memstore_t *m, const char *series, const char *values, int64_t step)
 {
     err_t err = {0};
@@ -166,7 +171,8 @@ static int load_series(memstore_t *m, const char *series, const char *values, in
     return 0;
 }
 
-/* ---- comparing ----------------------------------------------------------------------- */
+/* ---- comparing
+ * ----------------------------------------------------------------------- */
 
 static int kv_cmp(const void *a, const void *b)
 {
@@ -180,7 +186,8 @@ static char *canon(const json_t *o, const char *skip)
     json_t *v;
     size_t n = 0;
     char **items = calloc(json_object_size(o) + 1, sizeof(char *));
-    json_object_foreach ((json_t *)o, k, v) {
+    json_object_foreach((json_t *)o, k, v)
+    {
         if (skip == NULL || strcmp(k, skip) != 0) {
             char *s = NULL;
             if (asprintf(&s, "%s=%s", k, json_is_string(v) ? json_string_value(v) : "") < 0) {
@@ -250,7 +257,8 @@ static int check_alerts(ruler_t *r, const json_t *t, const char *where)
     size_t i, n_got = 0, n_want = 0;
     json_t *a;
     char **got = calloc(json_array_size(alerts) + 1, sizeof(char *));
-    json_array_foreach (alerts, i, a) {
+    json_array_foreach(alerts, i, a)
+    {
         const json_t *ls = json_object_get(a, "labels");
         if (strcmp(str_of(a, "state", ""), "firing") == 0 &&
             strcmp(str_of(ls, "alertname", ""), name) == 0) {
@@ -265,7 +273,8 @@ static int check_alerts(ruler_t *r, const json_t *t, const char *where)
     }
     const json_t *exp = json_object_get(t, "exp_alerts");
     char **want = calloc(json_array_size(exp) + 1, sizeof(char *));
-    json_array_foreach (exp, i, a) {
+    json_array_foreach(exp, i, a)
+    {
         char *l = canon(json_object_get(a, "exp_labels"), "alertname");
         char *an = canon(json_object_get(a, "exp_annotations"), NULL);
         if (asprintf(&want[n_want], "%s %s", l, an) < 0) {
@@ -304,7 +313,8 @@ static int check_expr(memstore_t *m, const json_t *t, int64_t ts, const char *wh
     promql_expr_t *e = promql_parse(a, q, &err);
     promql_result_t res;
     memset(&res, 0, sizeof(res));
-    int ok = e != NULL && promql_eval_instant(a, memstore_queryable(m), e, ts, NULL, &res, &err) == 0;
+    int ok =
+        e != NULL && promql_eval_instant(a, memstore_queryable(m), e, ts, NULL, &res, &err) == 0;
     const json_t *exp = json_object_get(t, "exp_samples");
     size_t n_got = 0, n_want = 0, i;
     json_t *s;
@@ -316,7 +326,8 @@ static int check_expr(memstore_t *m, const json_t *t, int64_t ts, const char *wh
     for (size_t k = 0; k < res.n_vec; k++) {
         got[n_got++] = sample_text(a, res.vec[k].labels, res.vec[k].v);
     }
-    json_array_foreach (exp, i, s) {
+    json_array_foreach(exp, i, s)
+    {
         labels_t *ls = labels_parse(a, str_of(s, "labels", "{}"), &err);
         double v = strtod(str_of(s, "value", "0"), NULL);
         want[n_want++] = sample_text(a, ls != NULL ? ls : labels_empty(), v);
@@ -333,7 +344,8 @@ static int check_expr(memstore_t *m, const json_t *t, int64_t ts, const char *wh
     return ok;
 }
 
-/* ---- one test ------------------------------------------------------------------------ */
+/* ---- one test
+ * ------------------------------------------------------------------------ */
 
 static int copy_file(const char *from, const char *to)
 {
@@ -361,7 +373,8 @@ static ruler_t *load_rules(const json_t *file, const char *base_dir, const char 
     mkdir(path, 0755);
     size_t i;
     json_t *f;
-    json_array_foreach (json_object_get(file, "rule_files"), i, f) {
+    json_array_foreach(json_object_get(file, "rule_files"), i, f)
+    {
         const char *name = json_string_value(f);
         snprintf(path, sizeof(path), "%s%s%s", name[0] == '/' ? "" : base_dir,
                  name[0] == '/' ? "" : "/", name);
@@ -391,7 +404,8 @@ static int64_t max_eval_time(const json_t *t)
     for (int l = 0; l < 2; l++) {
         size_t i;
         json_t *c;
-        json_array_foreach (json_object_get(t, lists[l]), i, c) {
+        json_array_foreach(json_object_get(t, lists[l]), i, c)
+        {
             int64_t e = dur_of(c, "eval_time", 0);
             max = e > max ? e : max;
         }
@@ -410,7 +424,8 @@ static void run_test(const json_t *file, const json_t *t, const char *base_dir, 
     promql_ruler_evaluator(&ev, &st);
     size_t i;
     json_t *s;
-    json_array_foreach (json_object_get(t, "input_series"), i, s) {
+    json_array_foreach(json_object_get(t, "input_series"), i, s)
+    {
         load_series(m, str_of(s, "series", ""), str_of(s, "values", ""), step);
     }
     char tmp[] = "/tmp/herald-rules-test-XXXXXX";
@@ -421,14 +436,16 @@ static void run_test(const json_t *file, const json_t *t, const char *base_dir, 
         ruler_eval_tenant_at(r, TENANT, ts, &err);
         json_t *c;
         char where[64];
-        json_array_foreach (json_object_get(t, "alert_rule_test"), i, c) {
+        json_array_foreach(json_object_get(t, "alert_rule_test"), i, c)
+        {
             int64_t e = dur_of(c, "eval_time", 0);
             if (e >= ts && e < ts + eval_iv) {
                 snprintf(where, sizeof(where), "test %zu, alert_rule_test %zu", idx, i);
                 *(check_alerts(r, c, where) ? passed : failed) += 1;
             }
         }
-        json_array_foreach (json_object_get(t, "promql_expr_test"), i, c) {
+        json_array_foreach(json_object_get(t, "promql_expr_test"), i, c)
+        {
             int64_t e = dur_of(c, "eval_time", 0);
             if (e >= ts && e < ts + eval_iv) {
                 snprintf(where, sizeof(where), "test %zu, promql_expr_test %zu", idx, i);
@@ -461,7 +478,8 @@ int main(int argc, char **argv)
         char *dir_copy = strdup(argv[a]);
         size_t i;
         json_t *t;
-        json_array_foreach (json_object_get(file, "tests"), i, t) {
+        json_array_foreach(json_object_get(file, "tests"), i, t)
+        {
             run_test(file, t, dirname(dir_copy), i, &passed, &failed);
         }
         free(dir_copy);

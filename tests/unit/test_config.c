@@ -277,6 +277,19 @@ TEST(values_durations_sizes_bools)
     ASSERT_EQ(c->limits.max_line_size_bytes, 512);
     ASSERT_EQ(c->limits.per_stream_rate_limit_bytes, 2 * 1024 * 1024);
     ASSERT_EQ(c->limits.max_query_length_ms, 0);
+    cfg_unref(c);
+    c = parse(CFG_LOGD,
+              "limits_config:\n  max_query_series: 017\n  max_entries_limit_per_query: 0x10\n",
+              &err);
+    ASSERT_NOT_NULL(c);
+    ASSERT_EQ(c->limits.max_query_series, 17);
+    ASSERT_EQ(c->limits.max_entries_limit_per_query, 16);
+    cfg_unref(c);
+    c = parse(CFG_LOGD,
+              "ruler:\n  evaluation_interval: 1.5h\nlimits_config:\n  max_line_size: 512\n"
+              "  per_stream_rate_limit: 2MiB\n",
+              &err);
+    ASSERT_NOT_NULL(c);
     char *y = dump(c);
     ASSERT_TRUE(strstr(y, "evaluation_interval: 1h30m\n") != NULL);
     ASSERT_TRUE(strstr(y, "max_line_size: 512B\n") != NULL);
@@ -736,8 +749,8 @@ TEST(docs_are_current)
 TEST(overrides_per_tenant_limits)
 {
     err_t err = {0};
-    cfg_t *c = parse(CFG_PROMD, "limits:\n  ingestion_rate: 100\n  max_label_names_per_series: 7\n",
-                     &err);
+    cfg_t *c =
+        parse(CFG_PROMD, "limits:\n  ingestion_rate: 100\n  max_label_names_per_series: 7\n", &err);
     ASSERT_NOT_NULL(c);
     static const char rt[] = "overrides:\n"
                              "  team-a:\n"

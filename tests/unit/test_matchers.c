@@ -52,6 +52,9 @@ static const struct {
     /* Invalid UTF-8 bytes read as U+FFFD, one per byte, as Go does. */
     {"a.b", "a\xff" "b", 1},   {"a..b", "a\xc3" "b", 0},     {"\\x{FFFD}", "\xff", 1},
     {"(?s)(?:.*)", "\xff\xfe", 1}, {"[^a]+", "\xc3\xa9\xff", 1},
+    /* RE2 lets assertions take quantifiers. */
+    {"^*", "", 1},             {"a\\b*", "a", 1},         {"$+", "", 1},
+    {"\\A?a\\z*", "a", 1},     {"(?:^)*a", "a", 1},       {"[^\\x00-\\x{10FFFF}]", "a", 0},
 };
 
 static matcher_t *must_new(match_type_t t, const char *name, const char *value)
@@ -131,6 +134,8 @@ TEST(matchers_regex_errors_like_go)
         {"a\\", "error parsing regexp: trailing backslash at end of expression: ``"},
         {"(?P<>a)", "error parsing regexp: invalid named capture: `(?P<>`"},
         {"[[:foo:]]", "error parsing regexp: invalid character class range: `[:foo:]`"},
+        {"[z-a]", "error parsing regexp: invalid character class range: `z-a`"},
+        {"[\xc3\xa9-a]", "error parsing regexp: invalid character class range: `\xc3\xa9-a`"},
         {"\xff", "error parsing regexp: invalid UTF-8: `\xff`"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -141,7 +146,7 @@ TEST(matchers_regex_errors_like_go)
     }
     /* Errors only pcre2 finds still use Go's prefix. */
     err_t err = {0};
-    ASSERT_NULL(matcher_new(MATCH_RE, "l", "[z-a]", &err));
+    ASSERT_NULL(matcher_new(MATCH_RE, "l", "\\p{Foo}", &err));
     ASSERT_TRUE(strncmp(err.msg, "error parsing regexp: ", 22) == 0);
 }
 

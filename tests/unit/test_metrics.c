@@ -215,3 +215,46 @@ TEST(concurrent_updates_are_not_lost)
     ASSERT_DBL_EQ(metric_get(race_counter, "odd"), 40000);
     ASSERT_DBL_EQ(metric_get(race_counter, "even"), 40000);
 }
+
+static metric_t *churn_gauge;
+static int churn_stop;
+
+static void *churn_deleter(void *arg)
+{
+    while (!__atomic_load_n(&churn_stop, __ATOMIC_RELAXED)) {
+        metric_delete_by_first_label(churn_gauge, "tenant-1");
+    }
+    return NULL;
+}
+
+TEST(delete_races_with_updates_safely)
+{
+    /* Updates of a tenant being deleted must never touch a freed child (ASan/TSan watch). */
+    churn_gauge = metric_gauge("t_churn", "Churn.", "tenant");
+    pthread_t th;
+    pthread_create(&th, NULL, churn_deleter, NULL);
+    for (int i = 0; i < 20000; i++) {
+        metric_add(churn_gauge, 1, "tenant-1");
+        metric_set(churn_gauge, 2, "tenant-2");
+    }
+    __atomic_store_n(&churn_stop, 1, __ATOMIC_RELAXED);
+    pthread_join(th, NULL);
+    ASSERT_DBL_EQ(metric_get(churn_gauge, "tenant-2"), 2);
+    buf_t b;
+    buf_init(&b);
+    metrics_write(&b); /* scraping while children come and go must stay well-formed */
+    ASSERT_TRUE(strstr(b.data, "t_churn{tenant=\"tenant-2\"} 2\n") != NULL);
+    buf_fini(&b);
+}
+
+TEST(long_label_values)
+{
+    char big[600];
+    memset(big, 'v', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    metric_t *c = metric_counter("t_long_total", "Long.", "a,b");
+    metric_add(c, 1, big, "x");
+    metric_add(c, 1, big, "x");
+    ASSERT_DBL_EQ(metric_get(c, big, "x"), 2);
+    ASSERT_DBL_EQ(metric_get(c, "x", big), 0); /* another child: order matters */
+}

@@ -1,7 +1,8 @@
-/* tests/unit/test_ruler.c - the ruler with a fake evaluator: rule-file parsing and writing,
- * validation messages, the alert state machine's timing (for, keep_firing_for, resolution),
- * the notifier's payload, the filesystem store, and whole-group evaluation (recording rules,
- * ALERTS series, stale markers, templates, restoring activeAt after a restart). */
+/* tests/unit/test_ruler.c - the ruler with a fake evaluator: rule-file parsing
+ * and writing, validation messages, the alert state machine's timing (for,
+ * keep_firing_for, resolution), the notifier's payload, the filesystem store,
+ * and whole-group evaluation (recording rules, ALERTS series, stale markers,
+ * templates, restoring activeAt after a restart). */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,7 +15,8 @@
 
 #define MIN (60 * 1000)
 
-/* ---- fake evaluator: expression -> fixed vector ---------------------------------------- */
+/* ---- fake evaluator: expression -> fixed vector
+ * ---------------------------------------- */
 
 typedef struct {
     const char *expr;
@@ -145,7 +147,8 @@ static const fake_sample_t *find_written(const char *labels)
     return NULL;
 }
 
-/* ---- rule files ---------------------------------------------------------------------- */
+/* ---- rule files
+ * ---------------------------------------------------------------------- */
 
 static const char mimir_group[] = "name: test\n"
                                   "interval: 15s\n"
@@ -180,7 +183,8 @@ TEST(rulefmt_roundtrip_matches_mimir_layout)
 
 TEST(rulefmt_normalises_durations_and_quotes)
 {
-    const char *in = "name: g\ninterval: 60s\nrules:\n- alert: A\n  expr: |\n    up\n      == 0\n"
+    const char *in = "name: g\ninterval: 60s\nrules:\n- alert: A\n  expr: |\n    "
+                     "up\n      == 0\n"
                      "  annotations:\n    summary: 'yes'\n";
     err_t err = {0};
     ruler_group_def_t *g = ruler__group_parse(in, strlen(in), &err);
@@ -227,7 +231,8 @@ static void expect_invalid(const char *yaml, ruler_flavor_t flavor, const char *
 TEST(validate_messages_as_mimir)
 {
     expect_invalid("name: g\nrules:\n- alert: A\n  record: r\n  expr: up\n", RULER_FLAVOR_MIMIR,
-                   "3:3: group \"g\", rule 1, \"A\": only one of 'record' and 'alert' must be set");
+                   "3:3: group \"g\", rule 1, \"A\": only one of 'record' and "
+                   "'alert' must be set");
     expect_invalid("name: g\nrules:\n- record: r\n", RULER_FLAVOR_MIMIR,
                    "3:3: group \"g\", rule 1, \"r\": field 'expr' must be set in rule");
     expect_invalid("name: g\nrules:\n- record: r\n  expr: up\n- alert: B\n  expr: sum((x)\n",
@@ -236,8 +241,10 @@ TEST(validate_messages_as_mimir)
                    "error: unexpected \"(\"");
     expect_invalid("name: g\nrules:\n- record: 'bad name'\n  expr: up\n  for: 1m\n",
                    RULER_FLAVOR_MIMIR,
-                   "3:3: group \"g\", rule 1, \"bad name\": invalid field 'for' in recording "
-                   "rule, 3:3: group \"g\", rule 1, \"bad name\": invalid recording rule name: "
+                   "3:3: group \"g\", rule 1, \"bad name\": invalid field 'for' in "
+                   "recording "
+                   "rule, 3:3: group \"g\", rule 1, \"bad name\": invalid recording rule "
+                   "name: "
                    "bad name");
     expect_invalid("name: ''\nrules: []\n", RULER_FLAVOR_MIMIR,
                    "invalid rules configuration: rule group name must not be empty");
@@ -250,7 +257,8 @@ TEST(validate_messages_as_mimir)
 TEST(validate_messages_as_loki)
 {
     expect_invalid("name: g\nrules:\n- alert: A\n  expr: sum((x)\n", RULER_FLAVOR_LOKI,
-                   "could not parse expression for alert 'A' in group 'g': 1:3: parse error: "
+                   "could not parse expression for alert 'A' in group 'g': 1:3: "
+                   "parse error: "
                    "unexpected \"(\"");
     err_t err = {0};
     ruler_group_def_t *g = ruler__group_parse("name: g\n", 8, &err);
@@ -260,7 +268,8 @@ TEST(validate_messages_as_loki)
 
 TEST(validate_rejects_bad_template)
 {
-    const char *y = "name: g\nrules:\n- alert: A\n  expr: up\n  annotations:\n    s: '{{ .x '\n";
+    const char *y = "name: g\nrules:\n- alert: A\n  expr: up\n  annotations:\n   "
+                    " s: '{{ .x '\n";
     err_t err = {0};
     ruler_group_def_t *g = ruler__group_parse(y, strlen(y), &err);
     ASSERT_EQ(ruler__group_validate(g, RULER_FLAVOR_MIMIR, &fake_ev, &err), -1);
@@ -269,7 +278,8 @@ TEST(validate_rejects_bad_template)
     ruler__group_def_free(g);
 }
 
-/* ---- state machine ------------------------------------------------------------------- */
+/* ---- state machine
+ * ------------------------------------------------------------------- */
 
 typedef struct {
     arena_t *a;
@@ -386,15 +396,16 @@ TEST(alert_duplicate_labelsets_and_limit)
     arena_free(cs.a);
 }
 
-/* ---- notifier payload ---------------------------------------------------------------- */
+/* ---- notifier payload
+ * ---------------------------------------------------------------- */
 
 TEST(notifier_format_adds_tenant_and_external_labels)
 {
     err_t err = {0};
     arena_t *a = arena_new(0, NULL);
     label_t ext[] = {{"cluster", "eu"}, {"severity", "none"}};
-    ruler_notifier_opts_t o = {.external_labels = ext, .n_external_labels = 2,
-                               .tenant_label_name = "tenant"};
+    ruler_notifier_opts_t o = {
+        .external_labels = ext, .n_external_labels = 2, .tenant_label_name = "tenant"};
     ruler_kv_t ann[] = {{"summary", "high \"errors\""}};
     ruler_sent_alert_t sa = {
         .labels = labels_parse(a, "{alertname=\"A\", severity=\"page\"}", &err),
@@ -407,18 +418,21 @@ TEST(notifier_format_adds_tenant_and_external_labels)
     buf_t b;
     buf_init(&b);
     ruler__notifier_format(&o, "prod", &sa, 1, &b);
-    ASSERT_STR_EQ(b.data,
-                  "[{\"annotations\":{\"summary\":\"high \\\"errors\\\"\"},"
-                  "\"endsAt\":\"2023-11-14T22:17:20Z\",\"startsAt\":\"2023-11-14T22:13:20.123Z\","
-                  "\"generatorURL\":\"http://h:9009/graph?g0.expr=rate%28x%5B5m%5D%29+%3E+0.5\\u0026g0."
-                  "tab=1\",\"labels\":{\"alertname\":\"A\",\"cluster\":\"eu\",\"severity\":"
-                  "\"page\",\"tenant\":\"prod\"}}]");
+    ASSERT_STR_EQ(b.data, "[{\"annotations\":{\"summary\":\"high \\\"errors\\\"\"},"
+                          "\"endsAt\":\"2023-11-14T22:17:20Z\",\"startsAt\":\"2023-11-14T22:13:20."
+                          "123Z\","
+                          "\"generatorURL\":\"http://h:9009/"
+                          "graph?g0.expr=rate%28x%5B5m%5D%29+%3E+0.5\\u0026g0."
+                          "tab=1\",\"labels\":{\"alertname\":\"A\",\"cluster\":\"eu\",\"severity\":"
+                          "\"page\",\"tenant\":\"prod\"}}]");
     buf_fini(&b);
     free(sa.generator_url);
     arena_free(a);
 }
 
-/* ---- store --------------------------------------------------------------------------- */
+/* ---- store
+ * ---------------------------------------------------------------------------
+ */
 
 static char *tmp_dir(void)
 {
@@ -462,7 +476,8 @@ TEST(store_roundtrip_with_escaped_namespace)
     free(dir);
 }
 
-/* ---- whole groups -------------------------------------------------------------------- */
+/* ---- whole groups
+ * -------------------------------------------------------------------- */
 
 static ruler_t *new_ruler(const char *dir, const char *tenant, const char *yaml)
 {
@@ -632,7 +647,8 @@ TEST(annotations_and_labels_are_templated)
     char *dir = tmp_dir();
     ruler_t *r = new_ruler(dir, "t1",
                            "name: g\nrules:\n- alert: High\n  expr: errs > 1\n"
-                           "  labels:\n    sev: \"{{ if gt $value 5.0 }}page{{ else }}ticket{{ end }}\"\n"
+                           "  labels:\n    sev: \"{{ if gt $value 5.0 }}page{{ else }}ticket{{ end "
+                           "}}\"\n"
                            "  annotations:\n    summary: \"{{ $labels.job }} at {{ $value }}\"\n");
     const char *s[] = {"{job=\"api\"}"};
     double v[] = {7.5};

@@ -257,6 +257,17 @@ TEST(template_concurrent_executions_share_one_set)
     tmpl_unref(t);
 }
 
+TEST(template_parser_nesting_is_bounded)
+{
+    err_t err = {0};
+    char text[4096] = "{{ ";
+    for (int i = 0; i < 1000; i++) {
+        strcat(text, "(");
+    }
+    ASSERT_NULL(run(text, NULL, &err));
+    ASSERT_STR_EQ(err.msg, "template: t:1: max expression depth exceeded");
+}
+
 TEST(template_html_escape)
 {
     buf_t b;

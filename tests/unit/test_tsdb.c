@@ -341,6 +341,31 @@ TEST(wal_compressed_replay_and_mixed_records)
     free(dir);
 }
 
+TEST(wal_replay_keeps_samples_whatever_the_new_config)
+{
+    char *dir = tmpdir();
+    tsdb_registry_t *r = open_reg(dir, 2 * HOUR);
+    err_t err = {0};
+    tsdb_append_result_t res;
+    tsdb_t *db = tsdb_tenant(r, "c", 1, &err);
+    int64_t t0 = 1700000000000LL;
+    for (int k = 0; k < 60; k++) {
+        put(db, "m", "a", t0 + k * 60000, k, &res); /* one hour */
+    }
+    for (int k = 0; k < 60; k++) {
+        put(db, "m", "b", t0 + k * 60000, k, &res); /* accepted: within half of 2h */
+        ASSERT_EQ(res.n_ok, 1);
+    }
+    tsdb_registry_close(r);
+    r = open_reg(dir, 60000); /* a much smaller range now: replay must not drop b */
+    double sum;
+    size_t ns;
+    ASSERT_EQ(read_all(r, "c", "{job=~\"a|b\"}", t0, t0 + HOUR, &sum, &ns), 120);
+    tsdb_registry_close(r);
+    rmrf(dir);
+    free(dir);
+}
+
 TEST(wal_torn_tail_is_cut)
 {
     char *dir = tmpdir();
