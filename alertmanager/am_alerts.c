@@ -146,7 +146,8 @@ static int rule_inhibits(am_tenant_t *t, const am_inhibit_rule_t *r, const label
     void *v;
     while (hashmap_next(&t->alerts, &it, &k, &v)) {
         const am_alert_t *s = v;
-        if (am__alert_resolved(s, now_ns) || !am__matchers_match(r->source, r->n_source, s->labels)) {
+        if (am__alert_resolved(s, now_ns) ||
+            !am__matchers_match(r->source, r->n_source, s->labels)) {
             continue;
         }
         if (two_sided && am__matchers_match(r->target, r->n_target, s->labels)) {

@@ -204,7 +204,8 @@ static void post_silence(http_req_t *r, am_tenant_t *t)
     am_silence_t *s = NULL;
     if (o == NULL || !json_is_object(o)) {
         am__reply_code(r, 400, 400, "parsing silence body from \"\" failed, because %s",
-                       o == NULL ? jerr.text : "json: cannot unmarshal into models.PostableSilence");
+                       o == NULL ? jerr.text
+                                 : "json: cannot unmarshal into models.PostableSilence");
         goto done;
     }
     if (check_required(r, o) < 0 || (s = decode_silence(r, o)) == NULL) {

@@ -220,7 +220,8 @@ static int smtp_send(const am_integration_t *in, const buf_t *m, err_t *err)
     curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
-    curl_easy_setopt(c, CURLOPT_USE_SSL, require_tls && !implicit ? CURLUSESSL_ALL : CURLUSESSL_NONE);
+    long ssl = require_tls && !implicit ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_NONE;
+    curl_easy_setopt(c, CURLOPT_USE_SSL, ssl);
     if (user != NULL) {
         curl_easy_setopt(c, CURLOPT_USERNAME, user);
         curl_easy_setopt(c, CURLOPT_PASSWORD, pass != NULL ? pass : "");

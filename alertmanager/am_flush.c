@@ -232,8 +232,9 @@ static int send_with_retry(const flush_t *f, const work_t *w, int64_t deadline_n
     }
     for (int attempt = 1;; attempt++) {
         err_t e = {0};
+        int64_t t0 = time_mono_ms();
         rc = am__notify(w->in, f->cfg, &n, &e);
-        am__metrics_notify(f->g->tenant->id, w->in, rc == 0);
+        am__metrics_notify(f->g->tenant->id, w->in, rc == 0, (time_mono_ms() - t0) / 1000.0);
         if (rc == 0 || e.code != ERR_UNAVAILABLE || time_now_ns() + backoff > deadline_ns) {
             if (rc < 0) {
                 err_set(err, e.code, "%s", e.msg);

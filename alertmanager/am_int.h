@@ -40,8 +40,9 @@ struct am_ynode {
  * Errors: ERR_BAD_DATA "yaml: line N: ..." as Go's yaml.v2 words them where practical. */
 am_ynode_t *am__yaml_parse(arena_t *a, const char *text, size_t len, err_t *err);
 const am_ynode_t *am__ymap_get(const am_ynode_t *map, const char *key);
-/* Writes a string as a YAML block or quoted scalar at `indent` spaces. */
-void am__yaml_put_str(buf_t *out, const char *s, int indent);
+/* Writes a string as a YAML block literal whose lines are indented `indent` spaces, `step`
+ * more than the key that owns it (or "" for the empty string). Round-trips exactly. */
+void am__yaml_put_str(buf_t *out, const char *s, int indent, int step);
 
 /* ---- configuration (am_config.c, am_config_recv.c) ------------------------------------- */
 typedef struct {
@@ -72,7 +73,7 @@ typedef struct am_integration {
     int64_t timeout_ns;
     const char *url;
     am_http_cfg_t http;
-    const char *fields[AM_FIELDS_MAX]; /* see am__recv_field_names() */
+    const char *fields[AM_FIELDS_MAX]; /* by am__recv_field(kind, name) */
     am_kv_t *map; /* pagerduty details, email headers */
     size_t n_map;
     const am_ynode_t *node; /* the raw section, for lists (slack fields, pagerduty links) */
@@ -107,12 +108,24 @@ typedef struct {
     int lo, hi; /* inclusive ranges */
 } am_range_t;
 
+/* A time zone as UTC transitions and their offsets (am_tz.c); n = 0 with first_off 0: UTC. */
+typedef struct {
+    int64_t *times;
+    int32_t *offs;
+    size_t n;
+    int32_t first_off;
+} am_tz_t;
+/* Loads /usr/share/zoneinfo/<name> ("UTC": no table). Error: "unknown time zone <name>". */
+int am__tz_load(arena_t *a, const char *name, am_tz_t *tz, err_t *err);
+int32_t am__tz_offset(const am_tz_t *tz, int64_t unix_s); /* seconds east of UTC */
+
 typedef struct {
     am_range_t *times; /* minutes of day, [start, end) stored as lo, hi-1 */
     size_t n_times;
     am_range_t *weekdays, *days, *months, *years;
     size_t n_weekdays, n_days, n_months, n_years;
     const char *location; /* TZ name, NULL = UTC */
+    am_tz_t tz;
 } am_timeint_t;
 
 typedef struct {
@@ -363,7 +376,7 @@ int am__notify(const am_integration_t *in, const am_config_t *c, const am_notice
 /* POSTs body to url with the integration's http_config (am_http.c). */
 int am__http_post(const am_http_cfg_t *hc, const char *url, const char *content_type,
                   const buf_t *body, int64_t timeout_ns, err_t *err);
-void am__metrics_notify(const char *tenant, const am_integration_t *in, int ok);
+void am__metrics_notify(const char *tenant, const am_integration_t *in, int ok, double secs);
 void am__metrics_received(const char *tenant, int firing, int resolved, int invalid);
 void am__metrics_alerts(const char *tenant, int active, int suppressed);
 /* Go time.Time JSON text (RFC 3339 with trimmed nanoseconds, UTC); 0 -> Go's zero time. */

@@ -201,7 +201,7 @@ int am__notify(const am_integration_t *in, const am_config_t *c, const am_notice
 
 static struct {
     pthread_once_t once;
-    metric_t *total, *failed, *alerts_received, *alerts_invalid, *alerts;
+    metric_t *total, *failed, *alerts_received, *alerts_invalid, *alerts, *latency;
 } metrics = {.once = PTHREAD_ONCE_INIT};
 
 static void metrics_init(void)
@@ -215,6 +215,9 @@ static void metrics_init(void)
     metrics.alerts_received = metric_counter("alertmanager_alerts_received_total",
                                              "The total number of received alerts.",
                                              "user,status");
+    metrics.latency = metric_histogram("alertmanager_notification_latency_seconds",
+                                       "The latency of notifications in seconds.",
+                                       "user,integration", NULL, 0);
     metrics.alerts = metric_gauge("alertmanager_alerts", "How many alerts by state.",
                                   "user,state");
     metrics.alerts_invalid = metric_counter("alertmanager_alerts_invalid_total",
@@ -223,9 +226,10 @@ static void metrics_init(void)
                                             "user");
 }
 
-void am__metrics_notify(const char *tenant, const am_integration_t *in, int ok)
+void am__metrics_notify(const char *tenant, const am_integration_t *in, int ok, double secs)
 {
     pthread_once(&metrics.once, metrics_init);
+    metric_observe(metrics.latency, secs, tenant, am__recv_kind_name(in->kind));
     metric_add(metrics.total, 1, tenant, am__recv_kind_name(in->kind));
     if (!ok) {
         metric_add(metrics.failed, 1, tenant, am__recv_kind_name(in->kind));

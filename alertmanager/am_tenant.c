@@ -332,7 +332,7 @@ static char *local_read(am_t *am, const char *tenant)
             buf_t b;
             buf_init(&b);
             buf_puts(&b, "alertmanager_config: ");
-            am__yaml_put_str(&b, text, 2);
+            am__yaml_put_str(&b, text, 2, 2);
             free(text);
             return buf_steal(&b, NULL);
         }

@@ -1,7 +1,7 @@
 /* alertmanager/am_timeint.c - time intervals (`time_intervals`, `mute_time_intervals`):
  * times of day, weekdays, days of month (negative counts from the month's end), months,
- * years; an interval set is active when any of its intervals contains the instant.
- * Locations other than UTC/Local are evaluated in UTC (see docs/alertmanager.md). */
+ * years; an interval set is active when any of its intervals contains the instant, read in
+ * the interval's `location` (a zoneinfo name, "Local", or UTC by default). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +146,10 @@ int am__timeint_parse(arena_t *a, const am_ynode_t *n, am_timeint_t *out, err_t 
         am__y_str(a, am__ymap_get(n, "location"), &out->location, err) < 0) {
         return -1;
     }
+    if (out->location != NULL && strcmp(out->location, "Local") != 0 &&
+        am__tz_load(a, out->location, &out->tz, err) < 0) {
+        return -1;
+    }
     return 0;
 }
 
@@ -194,7 +198,8 @@ static int contains(const am_timeint_t *ti, int64_t now_ns)
     if (ti->location != NULL && strcmp(ti->location, "Local") == 0) {
         localtime_r(&secs, &tm);
     } else {
-        gmtime_r(&secs, &tm);
+        time_t local = secs + am__tz_offset(&ti->tz, (int64_t)secs);
+        gmtime_r(&local, &tm);
     }
     int minute = tm.tm_hour * 60 + tm.tm_min;
     return in_ranges(ti->times, ti->n_times, minute) &&

@@ -172,11 +172,11 @@ static void yaml_render(const am_ynode_t *cfg, const am_ynode_t *files, buf_t *o
         buf_putc(out, '\n');
         for (size_t i = 0; i < files->n; i++) {
             buf_printf(out, "    %s: ", files->keys[i]);
-            am__yaml_put_str(out, files->vals[i]->str != NULL ? files->vals[i]->str : "", 8);
+            am__yaml_put_str(out, files->vals[i]->str != NULL ? files->vals[i]->str : "", 8, 4);
         }
     }
     buf_puts(out, "alertmanager_config: ");
-    am__yaml_put_str(out, cfg != NULL && cfg->str != NULL ? cfg->str : "", 4);
+    am__yaml_put_str(out, cfg != NULL && cfg->str != NULL ? cfg->str : "", 4, 4);
 }
 
 static void json_render(const am_ynode_t *cfg, const am_ynode_t *files, buf_t *out)

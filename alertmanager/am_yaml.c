@@ -248,16 +248,26 @@ const am_ynode_t *am__ymap_get(const am_ynode_t *map, const char *key)
     return NULL;
 }
 
-void am__yaml_put_str(buf_t *out, const char *s, int indent)
+void am__yaml_put_str(buf_t *out, const char *s, int indent, int step)
 {
     size_t len = strlen(s);
     if (len == 0) {
         buf_puts(out, "\"\"\n");
         return;
     }
-    /* Block literal keeps multi-line text (configs, templates) readable and exact; a
-     * trailing newline is required for "|" to round-trip, otherwise use "|-". */
-    buf_puts(out, s[len - 1] == '\n' ? "|\n" : "|-\n");
+    /* A block literal keeps multi-line text (configs, templates) readable and exact: an
+     * explicit indentation when the text starts with blanks, and the chomping that gives
+     * back its trailing newlines (none: "-", one: clip, more: "+"). */
+    buf_putc(out, '|');
+    if (s[0] == ' ' || s[0] == '\n') {
+        buf_printf(out, "%d", step);
+    }
+    if (s[len - 1] != '\n') {
+        buf_putc(out, '-');
+    } else if (len > 1 && s[len - 2] == '\n') {
+        buf_putc(out, '+');
+    }
+    buf_putc(out, '\n');
     const char *p = s;
     while (*p != '\0') {
         const char *nl = strchr(p, '\n');

@@ -32,6 +32,7 @@
 
 struct matcher {
     match_type_t type;
+    unsigned flags; /* MATCHER_* */
     re_fast_t fast;
     const char *name, *value;
     const char *lit; /* PREFIX, PREFIX1, SUFFIX, CONTAINS */
@@ -39,7 +40,7 @@ struct matcher {
     const char **set; /* SET: sorted, distinct */
     size_t n_set;
     const char *prefix;
-    pcre2_code *code; /* RE_FAST_NONE only */
+    pcre2_code *code; /* RE_FAST_NONE; with MATCHER_AM_REGEX also the `.` fast paths */
     int matches_empty;
     arena_t *arena; /* NULL: heap matcher */
     void **owned;   /* heap matcher: allocations freed by matcher_free */
@@ -176,9 +177,9 @@ static int compile_regex(matcher_t *m, const char *pattern, size_t len, err_t *e
 {
     /* Not PCRE2_MATCH_INVALID_UTF: pcre_match hands pcre2 valid UTF-8 only (and 10.42's JIT
      * mismatches \D and \W on multibyte characters under that option). */
-    const uint32_t opts = PCRE2_UTF | PCRE2_DOTALL |
-                          PCRE2_DOLLAR_ENDONLY | PCRE2_ANCHORED | PCRE2_ENDANCHORED |
-                          PCRE2_NEVER_BACKSLASH_C;
+    const uint32_t opts = PCRE2_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_ANCHORED |
+                          PCRE2_ENDANCHORED | PCRE2_NEVER_BACKSLASH_C |
+                          (m->flags & MATCHER_AM_REGEX ? 0 : PCRE2_DOTALL);
     int code_err;
     PCRE2_SIZE off;
     m->code = pcre2_compile((PCRE2_SPTR)pattern, len, opts, &code_err, &off, NULL);
@@ -253,8 +254,11 @@ static int build_regex(matcher_t *m, err_t *err)
         err_set(err, ERR_EXECUTION, "memory budget exceeded while building a matcher");
         goto done;
     }
-    rc = m->fast != RE_FAST_NONE ? 0 : compile_regex(m, pattern.data ? pattern.data : "",
-                                                     pattern.len, err);
+    /* Without dotall the `.` fast paths only hold for values without a newline; pcre2
+     * decides the others. */
+    int need_code = m->fast == RE_FAST_NONE ||
+                    (m->fast != RE_FAST_SET && (m->flags & MATCHER_AM_REGEX));
+    rc = need_code ? compile_regex(m, pattern.data ? pattern.data : "", pattern.len, err) : 0;
 done:
     matchers__re_analysis_fini(&an);
     buf_fini(&pattern);
@@ -275,9 +279,10 @@ static int build_equal(matcher_t *m)
 }
 
 static int build(matcher_t *m, match_type_t type, const char *name, const char *value,
-                 err_t *err)
+                 unsigned flags, err_t *err)
 {
     m->type = type;
+    m->flags = flags;
     m->name = m_strdup(m, name);
     m->value = m_strdup(m, value != NULL ? value : "");
     if (m->name == NULL || m->value == NULL) {
@@ -294,14 +299,20 @@ static int build(matcher_t *m, match_type_t type, const char *name, const char *
     return 0;
 }
 
-matcher_t *matcher_new(match_type_t type, const char *name, const char *value, err_t *err)
+matcher_t *matcher_new_flags(match_type_t type, const char *name, const char *value,
+                             unsigned flags, err_t *err)
 {
     matcher_t *m = xcalloc(1, sizeof(*m));
-    if (build(m, type, name, value, err) != 0) {
+    if (build(m, type, name, value, flags, err) != 0) {
         matcher_free(m);
         return NULL;
     }
     return m;
+}
+
+matcher_t *matcher_new(match_type_t type, const char *name, const char *value, err_t *err)
+{
+    return matcher_new_flags(type, name, value, 0, err);
 }
 
 void matcher_free(matcher_t *m)
@@ -317,8 +328,8 @@ void matcher_free(matcher_t *m)
     free(m);
 }
 
-matcher_t *matcher_new_arena(arena_t *a, match_type_t type, const char *name, const char *value,
-                             err_t *err)
+matcher_t *matcher_new_arena_flags(arena_t *a, match_type_t type, const char *name,
+                                   const char *value, unsigned flags, err_t *err)
 {
     matcher_t *m = arena_calloc(a, sizeof(*m));
     if (m == NULL) {
@@ -326,7 +337,13 @@ matcher_t *matcher_new_arena(arena_t *a, match_type_t type, const char *name, co
         return NULL;
     }
     m->arena = a;
-    return build(m, type, name, value, err) == 0 ? m : NULL;
+    return build(m, type, name, value, flags, err) == 0 ? m : NULL;
+}
+
+matcher_t *matcher_new_arena(arena_t *a, match_type_t type, const char *name, const char *value,
+                             err_t *err)
+{
+    return matcher_new_arena_flags(a, type, name, value, 0, err);
 }
 
 /* ---- matching -------------------------------------------------------------------------- */
@@ -361,6 +378,9 @@ static int has_suffix(const char *v, const char *lit, size_t lit_len)
 /* Whether v matches, ignoring the negation of != and !~. */
 static int raw_match(const matcher_t *m, const char *v)
 {
+    if (m->code != NULL && m->fast != RE_FAST_NONE && strchr(v, '\n') != NULL) {
+        return pcre_match(m->code, v); /* MATCHER_AM_REGEX: `.` stops at newlines */
+    }
     switch (m->fast) {
     case RE_FAST_SET:
         return set_contains(m, v);

@@ -1,5 +1,5 @@
 /* common/matchers.h - label matchers (=, !=, =~, !~). Regexes are RE2 syntax, fully
- * anchored (^(?:re)$), compiled with pcre2 JIT, with fast paths for literals, prefixes
+ * anchored with `.` matching newlines as Prometheus's ^(?s:re)$, compiled with pcre2 JIT, with fast paths for literals, prefixes
  * (`foo.*`), `.*`, `.+` and alternations of literals (`a|b|c`). A compiled matcher is
  * immutable and may be used from many threads at once (match data is per call). */
 #ifndef HERALD_COMMON_MATCHERS_H
@@ -21,6 +21,16 @@ void matcher_free(matcher_t *m); /* NULL is a no-op */
 /* Arena matcher: freed (pcre2 code included) with the arena. */
 matcher_t *matcher_new_arena(arena_t *a, match_type_t type, const char *name, const char *value,
                              err_t *err);
+/* Flags of the _flags constructors. */
+enum {
+    /* Alertmanager's regex semantics, `^(?:re)$`: `.` does not match a newline (Prometheus
+     * compiles `^(?s:re)$`). matchers_parse sets it for the Alertmanager syntaxes. */
+    MATCHER_AM_REGEX = 1u << 0,
+};
+matcher_t *matcher_new_flags(match_type_t type, const char *name, const char *value,
+                             unsigned flags, err_t *err);
+matcher_t *matcher_new_arena_flags(arena_t *a, match_type_t type, const char *name,
+                                   const char *value, unsigned flags, err_t *err);
 
 match_type_t matcher_type(const matcher_t *m);
 const char *matcher_name(const matcher_t *m);

@@ -20,6 +20,7 @@ typedef struct {
     matcher_t **ms;
     size_t n, cap;
     const char *metric; /* metric name already given, for the "set twice" check */
+    unsigned flags;     /* MATCHER_* for the matchers built */
 } sel_parser_t;
 
 static int add_matcher(sel_parser_t *p, match_type_t type, const char *name, const char *value)
@@ -33,7 +34,7 @@ static int add_matcher(sel_parser_t *p, match_type_t type, const char *name, con
         p->ms = ms;
         p->cap = cap;
     }
-    matcher_t *m = matcher_new_arena(p->a, type, name, value, p->err);
+    matcher_t *m = matcher_new_arena_flags(p->a, type, name, value, p->flags, p->err);
     if (m == NULL) {
         return -1;
     }
@@ -549,6 +550,7 @@ matcher_t **matchers_parse(arena_t *a, const char *s, size_t *n, int am_syntax, 
         [MATCHERS_AM_CLASSIC] = parse_am_classic,
     };
     sel_parser_t p = {.a = a, .s = s, .err = err};
+    p.flags = am_syntax != MATCHERS_PROMQL ? MATCHER_AM_REGEX : 0;
     if (am_syntax < 0 || am_syntax > MATCHERS_AM_CLASSIC) {
         err_set(err, ERR_INTERNAL, "matchers_parse: unknown syntax %d", am_syntax);
         return NULL;

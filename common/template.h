@@ -90,8 +90,8 @@ int tmpl_am_expand(const tmpl_t *t, const char *text, const json_t *payload,
 
 /* Alertmanager's tmpl.ExecuteHTMLString (e-mail bodies): as tmpl_am_expand, but printed values
  * are escaped for their HTML context the way Go's html/template escapes them (element text,
- * quoted attributes, URL attributes); safeHtml values are not escaped in element text.
- * <script>/<style> contents and comment stripping are not modelled. */
+ * quoted attributes, URL attributes), HTML comments are dropped, and safeHtml values are not
+ * escaped in element text. <script>/<style> contents are not modelled. */
 int tmpl_am_expand_html(const tmpl_t *t, const char *text, const json_t *payload,
                         const tmpl_limits_t *limits, buf_t *out, err_t *err);
 

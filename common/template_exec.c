@@ -543,6 +543,16 @@ static int emit(tstate_t *st, const char *p, size_t n)
     return 0;
 }
 
+static int emit_html_text(tstate_t *st, const tnode_t *n)
+{
+    buf_t b;
+    buf_init(&b);
+    tmpl__html_text(&st->html_ctx, n->u.text.p, n->u.text.n, &b);
+    int rc = emit(st, b.data != NULL ? b.data : "", b.len);
+    buf_fini(&b);
+    return rc;
+}
+
 static int print_value(tstate_t *st, const tnode_t *n, tv_t v)
 {
     st->node = n;
@@ -672,10 +682,7 @@ static int walk(tstate_t *st, tv_t dot, const tnode_t *n)
     case TN_LIST:
         return walk_list(st, dot, n);
     case TN_TEXT:
-        if (st->html) {
-            tmpl__html_scan(&st->html_ctx, n->u.text.p, n->u.text.n);
-        }
-        return emit(st, n->u.text.p, n->u.text.n);
+        return st->html ? emit_html_text(st, n) : emit(st, n->u.text.p, n->u.text.n);
     case TN_ACTION:
         if (eval_pipeline(st, dot, n->u.action, &v) < 0) {
             return -1;

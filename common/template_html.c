@@ -7,14 +7,15 @@
  * that point: element text (HTML-escaped, '+' too), quoted attribute values (the same), and
  * URL attributes (href, src, ...: unsafe schemes replaced by "#ZgotmplZ", the URL normalised,
  * values after '?' or '#' query-escaped). safeHtml values are written as they are in text.
- * Not modelled: <script>/<style> contents, unquoted attributes, comment stripping. */
+ * Comments in element text are dropped, as html/template drops them. Not modelled:
+ * <script>/<style> contents, unquoted attribute values. */
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
 #include "common/template_int.h"
 
-enum { H_TEXT, H_TAG_OPEN, H_TAG, H_ATTR_NAME, H_AFTER_NAME, H_AFTER_EQ, H_VALUE };
+enum { H_TEXT, H_TAG_OPEN, H_TAG, H_ATTR_NAME, H_AFTER_NAME, H_AFTER_EQ, H_VALUE, H_COMMENT };
 
 static int is_url_attr(const char *name)
 {
@@ -73,28 +74,50 @@ static void scan_tag(thtml_t *h, char c)
     }
 }
 
-void tmpl__html_scan(thtml_t *h, const char *p, size_t n)
+static void scan_byte(thtml_t *h, char c)
+{
+    if (h->state == H_TEXT) {
+        h->state = c == '<' ? H_TAG_OPEN : H_TEXT;
+    } else if (h->state == H_TAG_OPEN) {
+        h->state = isalpha((unsigned char)c) || c == '/' ? H_TAG : H_TEXT;
+    } else if (h->state == H_VALUE) {
+        if (c == h->quote) {
+            h->state = H_TAG;
+            h->url_attr = 0;
+        } else {
+            url_advance(h, &c, 1);
+        }
+    } else if (c == '>') {
+        h->state = H_TEXT;
+    } else {
+        scan_tag(h, c);
+    }
+}
+
+/* Writes template text to out, minus HTML comments (html/template drops them, with any
+ * value printed inside), and advances the context. */
+void tmpl__html_text(thtml_t *h, const char *p, size_t n, buf_t *out)
 {
     for (size_t i = 0; i < n; i++) {
         char c = p[i];
-        if (h->state == H_TEXT) {
-            h->state = c == '<' ? H_TAG_OPEN : H_TEXT;
-        } else if (h->state == H_TAG_OPEN) {
-            h->state = isalpha((unsigned char)c) || c == '/' ? H_TAG : H_TEXT;
-        } else if (h->state == H_VALUE) {
-            if (c == h->quote) {
-                h->state = H_TAG;
-                h->url_attr = 0;
-            } else {
-                url_advance(h, &c, 1);
+        if (h->state == H_COMMENT) {
+            if (c == '>' && h->attr_n >= 2) {
+                h->state = H_TEXT;
             }
-        } else if (c == '>') {
-            h->state = H_TEXT;
-        } else {
-            scan_tag(h, c);
+            h->attr_n = c == '-' ? h->attr_n + 1 : 0; /* counts trailing dashes */
+            continue;
         }
+        if (h->state == H_TEXT && c == '<' && n - i >= 4 && memcmp(p + i, "<!--", 4) == 0) {
+            h->state = H_COMMENT;
+            h->attr_n = 0;
+            i += 3;
+            continue;
+        }
+        buf_putc(out, c);
+        scan_byte(h, c);
     }
 }
+
 
 /* html/template's htmlEscaper. */
 static void html_escape(const char *s, size_t n, buf_t *out)
@@ -142,6 +165,9 @@ static int unsafe_scheme(const char *s, size_t n)
 
 void tmpl__html_escape_value(thtml_t *h, tv_t v, const char *s, size_t n, buf_t *out)
 {
+    if (h->state == H_COMMENT) {
+        return;
+    }
     if (h->state != H_VALUE) {
         if (v.type == TVT_SAFEHTML && h->state == H_TEXT) {
             buf_append(out, s, n);

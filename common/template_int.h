@@ -303,8 +303,8 @@ typedef struct {
     size_t attr_n;
 } thtml_t;
 
-/* Feeds template text being written to the HTML state machine. */
-void tmpl__html_scan(thtml_t *h, const char *p, size_t n);
+/* Writes template text to out, minus HTML comments, advancing the HTML context. */
+void tmpl__html_text(thtml_t *h, const char *p, size_t n, buf_t *out);
 /* Appends the printed value s (of value v) escaped for the current context. */
 void tmpl__html_escape_value(thtml_t *h, tv_t v, const char *s, size_t n, buf_t *out);
 

@@ -9,10 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/daemon.h"
 #include "common/jsonw.h"
 #include "common/mem.h"
 #include "common/timeutil.h"
 #include "promql/promql.h"
+#include "promql/promql_int.h"
+#include "storage/api.h"
 
 struct promql_api {
     promql_api_queryable_fn fn;
@@ -38,11 +41,16 @@ static void write_time(jsonw_t *w, int64_t ms)
     jsonw_raw(w, b);
 }
 
-static void write_point(jsonw_t *w, int64_t t, double v)
+static void write_point(jsonw_t *w, int64_t t, double v, buf_t *tmp)
 {
     jsonw_arr_begin(w);
     write_time(w, t);
-    jsonw_prom_float(w, v);
+    /* the same text as jsonw_prom_float (Go's 'f', -1), with the engine's faster formatter */
+    buf_reset(tmp);
+    buf_putc(tmp, '"');
+    promql__fmt_float(tmp, v);
+    buf_putc(tmp, '"');
+    jsonw_raw(w, tmp->data);
     jsonw_arr_end(w);
 }
 
@@ -57,14 +65,14 @@ static void write_metric(jsonw_t *w, const labels_t *ls)
     jsonw_obj_end(w);
 }
 
-static void write_result(jsonw_t *w, const promql_result_t *r, size_t limit)
+static void write_result(jsonw_t *w, const promql_result_t *r, size_t limit, buf_t *tmp)
 {
     jsonw_key(w, "resultType");
     jsonw_str(w, promql_type_name(r->type));
     jsonw_key(w, "result");
     switch (r->type) {
     case PROMQL_TYPE_SCALAR:
-        write_point(w, r->t, r->scalar);
+        write_point(w, r->t, r->scalar, tmp);
         return;
     case PROMQL_TYPE_STRING:
         jsonw_arr_begin(w);
@@ -79,7 +87,7 @@ static void write_result(jsonw_t *w, const promql_result_t *r, size_t limit)
             jsonw_key(w, "metric");
             write_metric(w, r->vec[i].labels);
             jsonw_key(w, "value");
-            write_point(w, r->vec[i].t, r->vec[i].v);
+            write_point(w, r->vec[i].t, r->vec[i].v, tmp);
             jsonw_obj_end(w);
         }
         jsonw_arr_end(w);
@@ -93,7 +101,7 @@ static void write_result(jsonw_t *w, const promql_result_t *r, size_t limit)
             jsonw_key(w, "values");
             jsonw_arr_begin(w);
             for (size_t k = 0; k < r->mat[i].n_points; k++) {
-                write_point(w, r->mat[i].points[k].t, r->mat[i].points[k].v);
+                write_point(w, r->mat[i].points[k].t, r->mat[i].points[k].v, tmp);
             }
             jsonw_arr_end(w);
             jsonw_obj_end(w);
@@ -131,7 +139,10 @@ static void reply_result(http_req_t *req, const promql_result_t *r, size_t limit
     jsonw_str(w, "success");
     jsonw_key(w, "data");
     jsonw_obj_begin(w);
-    write_result(w, r, limit > 0 ? limit : (size_t)-1);
+    buf_t tmp;
+    buf_init(&tmp);
+    write_result(w, r, limit > 0 ? limit : (size_t)-1, &tmp);
+    buf_fini(&tmp);
     jsonw_obj_end(w);
     write_strings(w, "warnings", r->warnings, r->n_warnings, trunc);
     write_strings(w, "infos", r->infos, r->n_infos, NULL);
@@ -379,4 +390,28 @@ void promql_api_free(promql_api_t *api)
     }
     sem_destroy(&api->slots);
     free(api);
+}
+
+static queryable_t *module_queryable(void *ctx, const char *tenant)
+{
+    tsdb_registry_t *reg = storage_module_registry();
+    return reg != NULL ? tsdb_queryable(reg, tenant) : NULL;
+}
+
+static void module_stop(void *arg)
+{
+    promql_api_free(arg);
+}
+
+int promql_api_module_init(struct daemon *d, err_t *err)
+{
+    if (storage_module_registry() == NULL) {
+        return err_set(err, ERR_INTERNAL, "promql-api: the tsdb module must be initialized first");
+    }
+    promql_api_t *api = promql_api_register(daemon_http(d), module_queryable, NULL, NULL, err);
+    if (api == NULL) {
+        return -1;
+    }
+    daemon_on_stop(d, module_stop, api);
+    return 0;
 }

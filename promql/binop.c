@@ -262,16 +262,69 @@ static int dup_error(promql__ev_t *ev, promql_expr_t *e, const labels_t *a, cons
     return -1;
 }
 
+/* Labels of a fill operand built from the other side's series: its matching labels. */
+static const labels_t *fill_labels(promql__ev_t *ev, promql_expr_t *e, const labels_t *ls)
+{
+    labels_builder_reset(ev->lb, ls);
+    labels_builder_keep(ev->lb, e->u.bin.labels, e->u.bin.n_labels, e->u.bin.on);
+    if (!e->u.bin.on) {
+        labels_builder_del(ev->lb, "__name__");
+    }
+    return labels_builder_build(ev->lb);
+}
+
+typedef struct {
+    promql__u64map_t matched; /* result identities, for the duplicate checks */
+    promql__u64map_t hit;     /* signatures of the "one" side that found a match */
+    size_t cap;
+} match_state_t;
+
+/* One matched pair: ms from the "many" side (the left one unless group_right), os from the
+ * "one" side. Appends the result unless a comparison filters it. */
+static int match_pair(promql__ev_t *ev, promql_expr_t *e, match_state_t *st, uint64_t sig,
+                      const promql__elem_t *ms, const promql__elem_t *os, size_t idx,
+                      promql__val_t *out)
+{
+    promql__card_t card = e->u.bin.card;
+    double lv = card == CARD_ONE_TO_MANY ? os->f : ms->f;
+    double rv = card == CARD_ONE_TO_MANY ? ms->f : os->f;
+    int keep;
+    double f = promql__binop_scalar(e->u.bin.op, lv, rv, &keep);
+    if (e->u.bin.return_bool) {
+        f = keep ? 1.0 : 0.0;
+    }
+    const labels_t *ls = result_metric(ev, e, ms->ls, os->ls);
+    uint64_t mk = card == CARD_ONE_TO_ONE ? sig : sig ^ (labels_hash(ls) * 0x100000001b3ULL);
+    if (promql__u64map_put(ev->a, &st->matched, mk, idx) != (long)idx ||
+        promql__u64map_put(ev->a, &st->hit, sig, 0) < 0) {
+        return err_set(ev->err, ERR_EXECUTION,
+                       card == CARD_ONE_TO_ONE
+                           ? "multiple matches for labels: many-to-one matching must be "
+                             "explicit (group_left/group_right)"
+                           : "multiple matches for labels: grouping labels must ensure "
+                             "unique matches");
+    }
+    if (!keep && !e->u.bin.return_bool) {
+        return 0;
+    }
+    promql__elem_t el = {ls, f, 0, (uint8_t)e->u.bin.return_bool, 0};
+    return promql__vec_push(ev, &out->vec, &st->cap, el);
+}
+
 static int eval_vec_vec(promql__ev_t *ev, promql_expr_t *e, promql__vec_t *l, promql__vec_t *r,
                         promql__val_t *out)
 {
     promql__card_t card = e->u.bin.card;
     promql__vec_t *many = card == CARD_ONE_TO_MANY ? r : l, *one = card == CARD_ONE_TO_MANY ? l : r;
     const char *const *names = e->u.bin.labels;
-    size_t nn = e->u.bin.n_labels, cap = 0;
-    promql__u64map_t ones = {0}, matched = {0};
+    size_t nn = e->u.bin.n_labels;
+    promql__u64map_t ones = {0};
+    match_state_t st = {0};
+    /* as upstream (which swaps sides for group_right), fill_right stands in for a missing
+     * "one" side and fill_left for a missing "many" side */
+    int fill_one = e->u.bin.has_fill_r, fill_many = e->u.bin.has_fill_l;
     out->type = PROMQL_TYPE_VECTOR;
-    if (l->n == 0 || r->n == 0) {
+    if ((l->n == 0 || r->n == 0) && !fill_one && !fill_many) {
         return 0;
     }
     for (size_t i = 0; i < one->n; i++) {
@@ -287,32 +340,25 @@ static int eval_vec_vec(promql__ev_t *ev, promql_expr_t *e, promql__vec_t *l, pr
     for (size_t i = 0; i < many->n; i++) {
         uint64_t sig = promql__signature(many->e[i].ls, names, nn, e->u.bin.on);
         long k = promql__u64map_get(&ones, sig);
+        promql__elem_t filler = {0};
+        if (k < 0 && !fill_one) {
+            continue;
+        }
         if (k < 0) {
+            filler.ls = fill_labels(ev, e, many->e[i].ls);
+            filler.f = e->u.bin.fill_r;
+        }
+        if (match_pair(ev, e, &st, sig, &many->e[i], k >= 0 ? &one->e[k] : &filler, i, out) < 0) {
+            return -1;
+        }
+    }
+    for (size_t i = 0; fill_many && i < one->n; i++) {
+        uint64_t sig = promql__signature(one->e[i].ls, names, nn, e->u.bin.on);
+        if (promql__u64map_get(&st.hit, sig) >= 0) {
             continue;
         }
-        promql__elem_t *ms = &many->e[i], *os = &one->e[k];
-        double lv = card == CARD_ONE_TO_MANY ? os->f : ms->f;
-        double rv = card == CARD_ONE_TO_MANY ? ms->f : os->f;
-        int keep;
-        double f = promql__binop_scalar(e->u.bin.op, lv, rv, &keep);
-        if (e->u.bin.return_bool) {
-            f = keep ? 1.0 : 0.0;
-        }
-        const labels_t *ls = result_metric(ev, e, ms->ls, os->ls);
-        uint64_t mk = card == CARD_ONE_TO_ONE ? sig : sig ^ (labels_hash(ls) * 0x100000001b3ULL);
-        if (promql__u64map_put(ev->a, &matched, mk, i) != (long)i) {
-            return err_set(ev->err, ERR_EXECUTION,
-                           card == CARD_ONE_TO_ONE
-                               ? "multiple matches for labels: many-to-one matching must be "
-                                 "explicit (group_left/group_right)"
-                               : "multiple matches for labels: grouping labels must ensure "
-                                 "unique matches");
-        }
-        if (!keep && !e->u.bin.return_bool) {
-            continue;
-        }
-        promql__elem_t el = {ls, f, 0, (uint8_t)e->u.bin.return_bool, 0};
-        if (promql__vec_push(ev, &out->vec, &cap, el) < 0) {
+        promql__elem_t filler = {fill_labels(ev, e, one->e[i].ls), e->u.bin.fill_l, 0, 0, 0};
+        if (match_pair(ev, e, &st, sig, &filler, &one->e[i], many->n + i, out) < 0) {
             return -1;
         }
     }

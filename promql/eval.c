@@ -83,19 +83,53 @@ static int check_deadline(promql__ev_t *ev)
     return 0;
 }
 
+void *promql__node_buf(promql__ev_t *ev, size_t bytes)
+{
+    promql_expr_t *n = ev->cur_node;
+    if (n == NULL) {
+        return arena_alloc(ev->a, bytes);
+    }
+    if (n->ev_buf_size < bytes) {
+        size_t sz = bytes + bytes / 2 + 64;
+        void *b = arena_alloc(ev->perm, sz);
+        if (b == NULL) {
+            return NULL;
+        }
+        n->ev_buf = b;
+        n->ev_buf_size = sz;
+    }
+    return n->ev_buf;
+}
+
+/* Grows v to hold at least `need` elements, in the node's reusable buffer. */
+static int vec_grow(promql__ev_t *ev, promql__vec_t *v, size_t *cap, size_t need)
+{
+    size_t nc = *cap * 2 > need ? *cap * 2 : need;
+    nc = nc < 8 ? 8 : nc;
+    promql__elem_t *ne = promql__node_buf(ev, nc * sizeof(*ne));
+    if (ne == NULL) {
+        return -1;
+    }
+    if (ne != v->e && v->n > 0) {
+        memcpy(ne, v->e, v->n * sizeof(*ne));
+    }
+    v->e = ne;
+    *cap = nc;
+    return 0;
+}
+
 int promql__vec_push(promql__ev_t *ev, promql__vec_t *v, size_t *cap, promql__elem_t el)
 {
-    if (v->n == *cap) {
-        size_t nc = *cap ? *cap * 2 : 8;
-        promql__elem_t *ne = arena_realloc(ev->a, v->e, *cap * sizeof(*ne), nc * sizeof(*ne));
-        if (ne == NULL) {
-            return -1;
-        }
-        v->e = ne;
-        *cap = nc;
+    if (v->n == *cap && vec_grow(ev, v, cap, v->n + 1) < 0) {
+        return -1;
     }
     v->e[v->n++] = el;
     return 0;
+}
+
+int promql__vec_reserve(promql__ev_t *ev, promql__vec_t *v, size_t *cap, size_t n)
+{
+    return n <= *cap ? 0 : vec_grow(ev, v, cap, n);
 }
 
 /* __name__ and the other metadata labels go when a series' meaning changes. */
@@ -250,6 +284,68 @@ static int widen(promql__ev_t *ev, promql_expr_t *vs, int64_t lo, int64_t hi)
     c->mint = lo < c->mint ? lo : c->mint;
     c->maxt = hi > c->maxt ? hi : c->maxt;
     return 0;
+}
+
+/* Value in ms of a duration expression (seconds) for this query: step() and range() are
+ * the query's. */
+static int resolve_duration(promql__ev_t *ev, promql_expr_t *x, int64_t *ms)
+{
+    promql__val_t v;
+    if (x == NULL) {
+        return 0;
+    }
+    if (promql__eval(ev, x, ev->start, &v) < 0) {
+        return -1;
+    }
+    if (!isfinite(v.scalar) || fabs(v.scalar) * 1e9 > 9.2e18) {
+        return err_set(ev->err, ERR_BAD_DATA, "duration expression out of range: %g", v.scalar);
+    }
+    *ms = (int64_t)llround(v.scalar * 1000.0);
+    return 0;
+}
+
+/* Clears what a previous evaluation of this tree left in its nodes and resolves duration
+ * expressions that depend on the query (step(), range()). */
+static int prepare_nodes(promql__ev_t *ev, promql_expr_t *e)
+{
+    int rc = 0;
+    e->ev_buf = NULL;
+    e->ev_buf_size = 0;
+    switch (e->kind) {
+    case NODE_VSEL:
+        e->u.vs.cache = NULL;
+        return resolve_duration(ev, e->u.vs.tm.offset_expr, &e->u.vs.tm.offset_ms);
+    case NODE_MSEL:
+        rc = resolve_duration(ev, e->u.ms.range_expr, &e->u.ms.range_ms);
+        if (rc == 0 && e->u.ms.range_expr != NULL && e->u.ms.range_ms <= 0) {
+            rc = err_set(ev->err, ERR_BAD_DATA, "range duration must be greater than 0");
+        }
+        return rc < 0 ? -1 : prepare_nodes(ev, e->u.ms.vs);
+    case NODE_SUBQUERY:
+        if (resolve_duration(ev, e->u.sq.range_expr, &e->u.sq.range_ms) < 0 ||
+            resolve_duration(ev, e->u.sq.step_expr, &e->u.sq.step_ms) < 0 ||
+            resolve_duration(ev, e->u.sq.tm.offset_expr, &e->u.sq.tm.offset_ms) < 0) {
+            return -1;
+        }
+        return prepare_nodes(ev, e->u.sq.expr);
+    case NODE_CALL:
+        for (size_t i = 0; i < e->u.call.n_args && rc == 0; i++) {
+            rc = prepare_nodes(ev, e->u.call.args[i]);
+        }
+        return rc;
+    case NODE_AGG:
+        rc = e->u.agg.param != NULL ? prepare_nodes(ev, e->u.agg.param) : 0;
+        return rc < 0 ? -1 : prepare_nodes(ev, e->u.agg.expr);
+    case NODE_BINARY:
+        return prepare_nodes(ev, e->u.bin.lhs) < 0 ? -1 : prepare_nodes(ev, e->u.bin.rhs);
+    case NODE_UNARY:
+        return prepare_nodes(ev, e->u.un.expr);
+    case NODE_PAREN:
+    case NODE_STEP_INVARIANT:
+        return prepare_nodes(ev, e->u.inner);
+    default:
+        return 0;
+    }
 }
 
 /* Walks the tree; [lo, hi] are the times at which `e` may be evaluated. */
@@ -407,11 +503,11 @@ static int eval_vsel(promql__ev_t *ev, promql_expr_t *e, int64_t ts, promql__val
         return -1;
     }
     int64_t ref = at_time(ev, &e->u.vs.tm, ts) - e->u.vs.tm.offset_ms;
-    size_t cap = c->n;
+    size_t cap = 0;
     out->type = PROMQL_TYPE_VECTOR;
     out->vec.n = 0;
-    out->vec.e = arena_alloc(ev->a, (cap + 1) * sizeof(*out->vec.e));
-    if (out->vec.e == NULL) {
+    out->vec.e = NULL;
+    if (promql__vec_reserve(ev, &out->vec, &cap, c->n + 1) < 0) {
         return -1;
     }
     for (size_t i = 0; i < c->n; i++) {
@@ -439,7 +535,7 @@ static int eval_msel(promql__ev_t *ev, promql_expr_t *e, int64_t ts, promql__mat
         return -1;
     }
     int64_t ref = at_time(ev, &vs->u.vs.tm, ts) - vs->u.vs.tm.offset_ms;
-    out->s = arena_alloc(ev->a, (c->n + 1) * sizeof(*out->s));
+    out->s = promql__node_buf(ev, (c->n + 1) * sizeof(*out->s));
     out->n = 0;
     if (out->s == NULL) {
         return -1;
@@ -471,6 +567,7 @@ typedef struct {
     size_t n, n_alloc;
     size_t *slots; /* open addressing: series index + 1, 0 empty */
     size_t n_slots;
+    size_t first_cap; /* initial points per series */
 } sermap_t;
 
 static int sermap_grow(promql__ev_t *ev, sermap_t *m)
@@ -537,7 +634,7 @@ static int sermap_add(promql__ev_t *ev, sermap_t *m, const labels_t *ls, uint8_t
         return err_set(ev->err, ERR_EXECUTION, "vector cannot contain metrics with the same labelset");
     }
     if (s->n == m->cap[i]) {
-        size_t nc = m->cap[i] ? m->cap[i] * 2 : 8;
+        size_t nc = m->cap[i] ? m->cap[i] * 2 : m->first_cap;
         sample_t *np = arena_realloc(m->a, (void *)s->pts, m->cap[i] * sizeof(*np), nc * sizeof(*np));
         if (np == NULL) {
             return -1;
@@ -553,7 +650,8 @@ static int sermap_add(promql__ev_t *ev, sermap_t *m, const labels_t *ls, uint8_t
 static int range_eval(promql__ev_t *ev, promql_expr_t *e, int64_t start, int64_t end,
                       int64_t step, promql__mat_t *out)
 {
-    sermap_t m = {.a = ev->a};
+    int64_t n_steps = step > 0 ? (end - start) / step + 1 : 1;
+    sermap_t m = {.a = ev->a, .first_cap = n_steps < 256 ? (size_t)n_steps : 256};
     size_t kept = 0; /* points of the result so far: they stay in memory */
     /* The top level evaluates each step in a scratch arena reset after the step; only the
      * result (series labels copied once) lives in the query arena. */
@@ -567,10 +665,13 @@ static int range_eval(promql__ev_t *ev, promql_expr_t *e, int64_t start, int64_t
         if (top) {
             /* as upstream, the limit counts what one step holds plus the result so far */
             ev->cur_samples = kept;
-            arena_reset(ev->scratch);
-            ev->a = ev->scratch;
-            if ((ev->lb = labels_builder_new(ev->scratch, NULL)) == NULL) {
-                return -1;
+            /* reset in batches: a reset per step would churn malloc for the bigger blocks */
+            if (ev->a != ev->scratch || arena_used(ev->scratch) > ((size_t)8 << 20)) {
+                arena_reset(ev->scratch);
+                ev->a = ev->scratch;
+                if ((ev->lb = labels_builder_new(ev->scratch, NULL)) == NULL) {
+                    return -1;
+                }
             }
         }
         if (check_deadline(ev) < 0 || promql__eval(ev, e, t, &v) < 0) {
@@ -653,7 +754,7 @@ static int eval_unary(promql__ev_t *ev, promql_expr_t *e, int64_t ts, promql__va
         out->scalar = -out->scalar;
         return 0;
     }
-    promql__elem_t *ne = arena_alloc(ev->a, (out->vec.n + 1) * sizeof(*ne));
+    promql__elem_t *ne = promql__node_buf(ev, (out->vec.n + 1) * sizeof(*ne));
     if (ne == NULL) {
         return -1;
     }
@@ -686,7 +787,10 @@ static int eval_node(promql__ev_t *ev, promql_expr_t *e, int64_t ts, promql__val
 
 int promql__eval(promql__ev_t *ev, promql_expr_t *e, int64_t ts, promql__val_t *out)
 {
+    promql_expr_t *prev = ev->cur_node;
+    ev->cur_node = e; /* children set it to themselves and restore it to e */
     int rc = eval_node(ev, e, ts, out);
+    ev->cur_node = prev;
     return rc == 0 && !ev->delayed_names ? drop_names_now(ev, out) : rc;
 }
 
@@ -748,7 +852,7 @@ static int ev_init(promql__ev_t *ev, arena_t *a, queryable_t *qb, promql_expr_t 
         ev->scratch = arena_new(budget, err);
     }
     int64_t gmin = INT64_MAX, gmax = INT64_MIN;
-    if (ev->lb == NULL || plan(ev, e, start, end, &gmin, &gmax) < 0) {
+    if (ev->lb == NULL || prepare_nodes(ev, e) < 0 || plan(ev, e, start, end, &gmin, &gmax) < 0) {
         return -1;
     }
     if (gmin <= gmax) {
@@ -801,7 +905,7 @@ static int cleanup_vector(promql__ev_t *ev, promql__vec_t *v)
     if (!any && v->n < 2) {
         return 0;
     }
-    sermap_t m = {.a = ev->a};
+    sermap_t m = {.a = ev->a, .first_cap = 1};
     for (size_t i = 0; i < v->n; i++) {
         long before = (long)m.n;
         long k = sermap_get(ev, &m, v->e[i].ls, 0);
@@ -857,7 +961,7 @@ int promql_eval_instant(arena_t *a, queryable_t *qb, promql_expr_t *e, int64_t t
 /* Series whose names were dropped may collide: merge them when their points do not overlap. */
 static int merge_dropped(promql__ev_t *ev, promql__mat_t *m)
 {
-    sermap_t sm = {.a = ev->perm};
+    sermap_t sm = {.a = ev->perm, .first_cap = 64};
     for (size_t i = 0; i < m->n; i++) {
         promql__ser_t *s = &m->s[i];
         const labels_t *ls = s->drop_name ? promql__drop_name(ev, s->ls) : s->ls;

@@ -127,6 +127,9 @@ int promql__fn_rate(promql__ev_t *ev, promql_expr_t *call, promql__val_t *args, 
     }
     int counter_fn = (kind == FK_RATE || kind == FK_INCREASE) && inner->kind == NODE_MSEL;
     promql__memo_t *memo = counter_fn ? promql__memo_for(ev, call) : NULL;
+    if (promql__vec_reserve(ev, &out->vec, &cap, m->n) < 0) {
+        return -1;
+    }
     for (size_t i = 0; i < m->n; i++) {
         double v;
         int ok = kind == FK_IRATE || kind == FK_IDELTA ? instant_value(&m->s[i], kind, &v)
@@ -304,6 +307,9 @@ int promql__fn_over_time(promql__ev_t *ev, promql_expr_t *call, promql__val_t *a
         }
     }
     int keep_name = kind == FK_LAST || kind == FK_FIRST;
+    if (promql__vec_reserve(ev, &out->vec, &cap, m->n) < 0) {
+        return -1;
+    }
     for (size_t i = 0; i < m->n; i++) {
         double v;
         if (m->s[i].n == 0) {
@@ -359,6 +365,9 @@ int promql__fn_regression(promql__ev_t *ev, promql_expr_t *call, promql__val_t *
     promql__mat_t *m = range_arg(call, args, &pos);
     int kind = call->u.call.fn->kind;
     size_t cap = 0;
+    if (promql__vec_reserve(ev, &out->vec, &cap, m->n) < 0) {
+        return -1;
+    }
     for (size_t i = 0; i < m->n; i++) {
         const promql__ser_t *s = &m->s[i];
         double slope, icpt;
@@ -387,6 +396,9 @@ int promql__fn_counts(promql__ev_t *ev, promql_expr_t *call, promql__val_t *args
     promql__mat_t *m = range_arg(call, args, &pos);
     int kind = call->u.call.fn->kind;
     size_t cap = 0;
+    if (promql__vec_reserve(ev, &out->vec, &cap, m->n) < 0) {
+        return -1;
+    }
     for (size_t i = 0; i < m->n; i++) {
         const promql__ser_t *s = &m->s[i];
         double n = 0;
@@ -419,6 +431,9 @@ int promql__fn_smoothing(promql__ev_t *ev, promql_expr_t *call, promql__val_t *a
     if (tf <= 0 || tf >= 1) {
         return err_set(ev->err, ERR_EXECUTION,
                        "invalid trend factor. Expected: 0 < tf < 1, got: %g", tf);
+    }
+    if (promql__vec_reserve(ev, &out->vec, &cap, m->n) < 0) {
+        return -1;
     }
     for (size_t i = 0; i < m->n; i++) {
         const promql__ser_t *s = &m->s[i];

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/timeutil.h"
 #include "promql/promql_int.h"
@@ -70,8 +71,12 @@ void promql__fmt_float(buf_t *out, double v)
         buf_puts(out, v > 0 ? "+Inf" : "-Inf");
         return;
     }
+    /* A value whose shortest form has k <= 15 digits prints at 15 digits as those k digits
+     * and zeros (its error is far below half a unit in the 15th digit), so 15, 16 and 17
+     * digits, trailing zeros dropped, give the shortest round-trip form in <= 3 tries. */
     char e[40];
-    for (int prec = 0; prec < 17; prec++) {
+    /* subnormals carry fewer digits: search them from the start */
+    for (int prec = fabs(v) < 2.2250738585072014e-308 ? 0 : 14; prec <= 16; prec++) {
         snprintf(e, sizeof(e), "%.*e", prec, v);
         if (strtod(e, NULL) == v) {
             break;
@@ -124,6 +129,15 @@ static void fmt_duration(buf_t *out, int64_t ms)
     buf_puts(out, d);
 }
 
+static void fmt_duration_slot(buf_t *out, int64_t ms, const promql_expr_t *x)
+{
+    if (x != NULL) {
+        promql__format_expr(out, x);
+    } else {
+        fmt_duration(out, ms);
+    }
+}
+
 static void fmt_label_name(buf_t *out, const char *s)
 {
     if (labels_is_valid_name(s, strlen(s))) {
@@ -154,7 +168,10 @@ static void fmt_tmod(buf_t *out, const promql__tmod_t *tm)
     } else if (tm->at == AT_END) {
         buf_puts(out, " @ end()");
     }
-    if (tm->offset_ms != 0) {
+    if (tm->offset_expr != NULL) {
+        buf_puts(out, " offset ");
+        promql__format_expr(out, tm->offset_expr);
+    } else if (tm->offset_ms != 0) {
         buf_puts(out, " offset ");
         fmt_duration(out, tm->offset_ms);
     }
@@ -165,15 +182,31 @@ static int strcmp_qsort(const void *x, const void *y)
     return strcmp(*(const char *const *)x, *(const char *const *)y);
 }
 
+/* Names that would not parse back as a bare metric name (numbers, keywords, aggregators). */
+static int reserved_word(const char *name)
+{
+    static const char *const words[] = {
+        "inf", "nan", "by", "without", "on", "ignoring", "group_left", "group_right", "bool",
+        "offset", "and", "or", "unless", "atan2", "sum", "avg", "count", "min", "max", "group",
+        "stddev", "stdvar", "topk", "bottomk", "count_values", "quantile", "limitk",
+        "limit_ratio"};
+    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+        if (strcasecmp(name, words[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void fmt_selector_body(buf_t *out, const promql_expr_t *e)
 {
     const char *name = e->u.vs.name;
     char *strs[64];
     size_t n = 0;
-    if (name != NULL && labels_is_valid_metric_name(name, strlen(name))) {
+    if (name != NULL && labels_is_valid_metric_name(name, strlen(name)) && !reserved_word(name)) {
         buf_puts(out, name);
     } else {
-        name = NULL;
+        name = NULL; /* printed as a __name__ matcher so that it parses back */
     }
     for (size_t i = 0; i < e->u.vs.n_ms && n < 64; i++) {
         const matcher_t *m = e->u.vs.ms[i];
@@ -236,6 +269,24 @@ static void fmt_binary(buf_t *out, const promql_expr_t *e)
         buf_puts(out, e->u.bin.card == CARD_MANY_TO_ONE ? " group_left " : " group_right ");
         fmt_label_list(out, e->u.bin.include, e->u.bin.n_include);
     }
+    int same = e->u.bin.has_fill_l && e->u.bin.has_fill_r &&
+               (e->u.bin.fill_l == e->u.bin.fill_r || (isnan(e->u.bin.fill_l) && isnan(e->u.bin.fill_r)));
+    if (same) {
+        buf_puts(out, " fill (");
+        promql__fmt_float(out, e->u.bin.fill_l);
+        buf_putc(out, ')');
+    } else {
+        if (e->u.bin.has_fill_l) {
+            buf_puts(out, " fill_left (");
+            promql__fmt_float(out, e->u.bin.fill_l);
+            buf_putc(out, ')');
+        }
+        if (e->u.bin.has_fill_r) {
+            buf_puts(out, " fill_right (");
+            promql__fmt_float(out, e->u.bin.fill_r);
+            buf_putc(out, ')');
+        }
+    }
     buf_putc(out, ' ');
     promql__format_expr(out, e->u.bin.rhs);
 }
@@ -261,17 +312,17 @@ void promql__format_expr(buf_t *out, const promql_expr_t *e)
     case NODE_MSEL:
         fmt_selector_body(out, e->u.ms.vs);
         buf_putc(out, '[');
-        fmt_duration(out, e->u.ms.range_ms);
+        fmt_duration_slot(out, e->u.ms.range_ms, e->u.ms.range_expr);
         buf_putc(out, ']');
         fmt_tmod(out, &e->u.ms.vs->u.vs.tm);
         break;
     case NODE_SUBQUERY:
         promql__format_expr(out, e->u.sq.expr);
         buf_putc(out, '[');
-        fmt_duration(out, e->u.sq.range_ms);
+        fmt_duration_slot(out, e->u.sq.range_ms, e->u.sq.range_expr);
         buf_putc(out, ':');
-        if (e->u.sq.step_ms != 0) {
-            fmt_duration(out, e->u.sq.step_ms);
+        if (e->u.sq.step_ms != 0 || e->u.sq.step_expr != NULL) {
+            fmt_duration_slot(out, e->u.sq.step_ms, e->u.sq.step_expr);
         }
         buf_putc(out, ']');
         fmt_tmod(out, &e->u.sq.tm);
@@ -331,7 +382,8 @@ static int strs_equal(const char *const *x, size_t nx, const char *const *y, siz
 
 static int tmod_equal(const promql__tmod_t *x, const promql__tmod_t *y)
 {
-    return x->offset_ms == y->offset_ms && x->at == y->at && x->at_ms == y->at_ms;
+    return x->offset_ms == y->offset_ms && x->at == y->at && x->at_ms == y->at_ms &&
+           promql_equal(x->offset_expr, y->offset_expr);
 }
 
 static int sel_equal(const promql_expr_t *x, const promql_expr_t *y)
@@ -363,7 +415,11 @@ static int num_equal(double a, double b)
 
 static int bin_equal(const promql_expr_t *x, const promql_expr_t *y)
 {
-    return x->u.bin.op == y->u.bin.op && x->u.bin.return_bool == y->u.bin.return_bool &&
+    return x->u.bin.has_fill_l == y->u.bin.has_fill_l &&
+           x->u.bin.has_fill_r == y->u.bin.has_fill_r &&
+           (!x->u.bin.has_fill_l || num_equal(x->u.bin.fill_l, y->u.bin.fill_l)) &&
+           (!x->u.bin.has_fill_r || num_equal(x->u.bin.fill_r, y->u.bin.fill_r)) &&
+           x->u.bin.op == y->u.bin.op && x->u.bin.return_bool == y->u.bin.return_bool &&
            x->u.bin.on == y->u.bin.on && x->u.bin.card == y->u.bin.card &&
            strs_equal(x->u.bin.labels, x->u.bin.n_labels, y->u.bin.labels, y->u.bin.n_labels) &&
            strs_equal(x->u.bin.include, x->u.bin.n_include, y->u.bin.include,
@@ -384,9 +440,13 @@ int promql_equal(const promql_expr_t *x, const promql_expr_t *y)
     case NODE_VSEL:
         return sel_equal(x, y);
     case NODE_MSEL:
-        return x->u.ms.range_ms == y->u.ms.range_ms && sel_equal(x->u.ms.vs, y->u.ms.vs);
+        return x->u.ms.range_ms == y->u.ms.range_ms &&
+               promql_equal(x->u.ms.range_expr, y->u.ms.range_expr) &&
+               sel_equal(x->u.ms.vs, y->u.ms.vs);
     case NODE_SUBQUERY:
         return x->u.sq.range_ms == y->u.sq.range_ms && x->u.sq.step_ms == y->u.sq.step_ms &&
+               promql_equal(x->u.sq.range_expr, y->u.sq.range_expr) &&
+               promql_equal(x->u.sq.step_expr, y->u.sq.step_expr) &&
                tmod_equal(&x->u.sq.tm, &y->u.sq.tm) && promql_equal(x->u.sq.expr, y->u.sq.expr);
     case NODE_CALL:
         if (x->u.call.fn != y->u.call.fn || x->u.call.n_args != y->u.call.n_args) {

@@ -59,6 +59,9 @@ static int fn_math(promql__ev_t *ev, promql_expr_t *call, promql__val_t *args, i
 {
     double (*f)(double) = math_fns[call->u.call.fn->kind].fn;
     size_t cap = 0;
+    if (promql__vec_reserve(ev, &out->vec, &cap, args[0].vec.n) < 0) {
+        return -1;
+    }
     for (size_t i = 0; i < args[0].vec.n; i++) {
         promql__elem_t *el = &args[0].vec.e[i];
         if (emit_from(ev, out, &cap, el, f(el->f)) < 0) {
@@ -171,6 +174,22 @@ static int fn_time(promql__ev_t *ev, promql_expr_t *call, promql__val_t *args, i
                         (double)(ev->end - ev->start) / 1000};
     out->type = PROMQL_TYPE_SCALAR;
     out->scalar = v[call->u.call.fn->kind];
+    return 0;
+}
+
+/* min_of/max_of: Go's math.Min/Max (NaN wins, then -0 < +0). */
+static int fn_min_max_of(promql__ev_t *ev, promql_expr_t *call, promql__val_t *args, int64_t ts,
+                         promql__val_t *out)
+{
+    double a = args[0].scalar, b = args[1].scalar;
+    out->type = PROMQL_TYPE_SCALAR;
+    if (isnan(a) || isnan(b)) {
+        out->scalar = NAN;
+    } else if (a == b) {
+        out->scalar = call->u.call.fn->kind == 0 ? (signbit(a) ? a : b) : (signbit(a) ? b : a);
+    } else {
+        out->scalar = call->u.call.fn->kind == 0 ? fmin(a, b) : fmax(a, b);
+    }
     return 0;
 }
 
@@ -798,6 +817,8 @@ static const promql__func_t funcs[] = {
     {"step", {0}, 0, 0, S, 1, fn_time, TM_STEP},
     {"range", {0}, 0, 0, S, 1, fn_time, TM_RANGE},
     {"scalar", {V}, 1, 0, S, 0, fn_scalar, 0},
+    {"min_of", {S, S}, 2, 0, S, 1, fn_min_max_of, 0},
+    {"max_of", {S, S}, 2, 0, S, 1, fn_min_max_of, 1},
     {"vector", {S}, 1, 0, V, 0, fn_vector, 0},
     {"timestamp", {V}, 1, 0, V, 0, fn_timestamp, 0},
     {"label_replace", {V, STR, STR, STR, STR}, 5, 0, V, 0, fn_label_replace, 0},

@@ -27,6 +27,7 @@ typedef struct {
 #define MAX_DEPTH 2000
 
 static promql_expr_t *parse_expr(parser_t *p, int min_prec);
+static promql_expr_t *parse_postfix(parser_t *p);
 
 static void *perr(parser_t *p, int pos, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void *perr(parser_t *p, int pos, const char *fmt, ...)
@@ -130,12 +131,14 @@ static int parse_duration_tok(parser_t *p, const promql__tok_t *t, int64_t *ms)
 
 static double tok_number(parser_t *p, const promql__tok_t *t)
 {
-    char buf[128];
-    snprintf(buf, sizeof(buf), "%.*s", t->len, t->text);
-    if (strncasecmp(buf, "0x", 2) == 0) {
-        return (double)strtoull(buf + 2, NULL, 16);
+    const char *s = tok_dup(p, t); /* full length: subnormals print with 300+ digits */
+    if (s == NULL) {
+        return NAN;
     }
-    return strtod(buf, NULL);
+    if (strncasecmp(s, "0x", 2) == 0) {
+        return (double)strtoull(s + 2, NULL, 16);
+    }
+    return strtod(s, NULL);
 }
 
 /* A duration in brackets/offset: duration token, or a number of seconds. */
@@ -147,7 +150,7 @@ static int parse_duration_value(parser_t *p, int64_t *ms, const char *ctx)
         }
     } else if (p->tok.kind == TOK_NUMBER) {
         double v = tok_number(p, &p->tok);
-        if (!isfinite(v) || fabs(v) * 1000 > 9.2e18) {
+        if (!isfinite(v) || fabs(v) * 1e9 > 9.2e18) {
             perr(p, p->tok.pos, "duration out of range");
             return -1;
         }
@@ -157,6 +160,116 @@ static int parse_duration_value(parser_t *p, int64_t *ms, const char *ctx)
         return -1;
     }
     advance(p);
+    return 0;
+}
+
+/* ---- duration expressions (experimental: PROMQL_PARSE_DURATION_EXPR) ------------------- */
+
+static int is_dur_func(const promql_expr_t *e)
+{
+    const char *n = e->u.call.fn->name;
+    return strcmp(n, "step") == 0 || strcmp(n, "range") == 0 || strcmp(n, "min_of") == 0 ||
+           strcmp(n, "max_of") == 0;
+}
+
+/* 0 if e is a valid duration expression: literals, + - * / % ^, parentheses, unary signs,
+ * step(), range(), min_of(), max_of(). */
+static int dur_check(parser_t *p, const promql_expr_t *e)
+{
+    switch (e->kind) {
+    case NODE_NUMBER:
+        return 0;
+    case NODE_PAREN:
+        return dur_check(p, e->u.inner);
+    case NODE_UNARY:
+        return dur_check(p, e->u.un.expr);
+    case NODE_BINARY:
+        if (promql__is_comparison(e->u.bin.op) || promql__is_setop(e->u.bin.op) ||
+            e->u.bin.op == TOK_ATAN2) {
+            break;
+        }
+        return dur_check(p, e->u.bin.lhs) < 0 ? -1 : dur_check(p, e->u.bin.rhs);
+    case NODE_CALL:
+        if (!is_dur_func(e)) {
+            break;
+        }
+        for (size_t i = 0; i < e->u.call.n_args; i++) {
+            if (dur_check(p, e->u.call.args[i]) < 0) {
+                return -1;
+            }
+        }
+        return 0;
+    default:
+        break;
+    }
+    perr(p, e->pos, "invalid duration expression");
+    return -1;
+}
+
+/* Value in seconds of a duration expression without step()/range(); 0 if not constant. */
+static int dur_const(const promql_expr_t *e, double *v)
+{
+    double a, b;
+    int keep;
+    switch (e->kind) {
+    case NODE_NUMBER:
+        *v = e->u.num;
+        return 1;
+    case NODE_PAREN:
+        return dur_const(e->u.inner, v);
+    case NODE_UNARY:
+        if (!dur_const(e->u.un.expr, v)) {
+            return 0;
+        }
+        *v = e->u.un.op == TOK_SUB ? -*v : *v;
+        return 1;
+    case NODE_BINARY:
+        if (!dur_const(e->u.bin.lhs, &a) || !dur_const(e->u.bin.rhs, &b)) {
+            return 0;
+        }
+        *v = promql__binop_scalar(e->u.bin.op, a, b, &keep);
+        return 1;
+    case NODE_CALL:
+        if (e->u.call.n_args != 2 || !dur_const(e->u.call.args[0], &a) ||
+            !dur_const(e->u.call.args[1], &b)) {
+            return 0;
+        }
+        *v = isnan(a) || isnan(b) ? NAN : strcmp(e->u.call.fn->name, "min_of") == 0 ? fmin(a, b) : fmax(a, b);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* A duration slot: a literal, or (with the flag) a duration expression. Constant ones fold
+ * into *ms; ones using step()/range() go to *expr, resolved when a query starts. In offset
+ * position only a (signed) literal, parenthesised expression or function call is taken, so
+ * `x offset 1m + 2` stays `(x offset 1m) + 2`. */
+static int parse_dur_slot(parser_t *p, int64_t *ms, promql_expr_t **expr, int in_offset,
+                          const char *ctx)
+{
+    promql__lexer_t la = p->lx;
+    promql__tok_kind_t next = promql__lex_next(&la).kind;
+    int literal = p->tok.kind == TOK_DURATION || p->tok.kind == TOK_NUMBER;
+    if (!(p->flags & PROMQL_PARSE_DURATION_EXPR) ||
+        (literal && (in_offset || next == TOK_RBRACKET || next == TOK_COLON))) {
+        return parse_duration_value(p, ms, ctx);
+    }
+    promql_expr_t *x = in_offset ? parse_postfix(p) : parse_expr(p, 0);
+    double v;
+    if (x == NULL || dur_check(p, x) < 0) {
+        return -1;
+    }
+    if (dur_const(x, &v)) {
+        if (!isfinite(v) || fabs(v) * 1e9 > 9.2e18) {
+            perr(p, x->pos, "duration out of range");
+            return -1;
+        }
+        *ms = (int64_t)llround(v * 1000.0);
+        return 0;
+    }
+    *expr = x;
+    *ms = 0;
     return 0;
 }
 
@@ -638,6 +751,10 @@ static promql_expr_t *parse_ident_expr(parser_t *p)
     }
     if (next.kind == TOK_LPAREN) {
         const promql__func_t *f = promql__func_lookup(p->tok.text, (size_t)p->tok.len);
+        if (f == NULL && (tok_is_word(&p->tok, "step") || tok_is_word(&p->tok, "range"))) {
+            /* keywords in upstream's lexer, hence case-insensitive */
+            f = promql__func_lookup(tok_is_word(&p->tok, "step") ? "step" : "range", p->tok.len);
+        }
         if (f == NULL) {
             return perr(p, p->tok.pos, "unknown function with name \"%.*s\"", p->tok.len,
                         p->tok.text);
@@ -735,7 +852,7 @@ static int parse_offset(parser_t *p, promql_expr_t *e)
                             "range vector selector or a subquery");
         return -1;
     }
-    if (tm->offset_ms != 0) {
+    if (tm->offset_ms != 0 || tm->offset_expr != NULL) {
         perr(p, p->tok.pos, "offset may not be set multiple times");
         return -1;
     }
@@ -746,10 +863,21 @@ static int parse_offset(parser_t *p, promql_expr_t *e)
         advance(p);
     }
     int64_t ms;
-    if (parse_duration_value(p, &ms, "offset") < 0) {
+    int sign_pos = p->tok.pos;
+    if (parse_dur_slot(p, &ms, &tm->offset_expr, 1, "offset") < 0) {
         return -1;
     }
     tm->offset_ms = neg ? -ms : ms;
+    if (neg && tm->offset_expr != NULL) {
+        promql_expr_t *u = node_new(p, NODE_UNARY, sign_pos, tm->offset_expr->end);
+        if (u == NULL) {
+            return -1;
+        }
+        u->u.un.op = TOK_SUB;
+        u->u.un.expr = tm->offset_expr;
+        u->type = PROMQL_TYPE_SCALAR;
+        tm->offset_expr = u;
+    }
     e->end = p->tok.pos;
     return 0;
 }
@@ -810,18 +938,19 @@ static promql_expr_t *parse_brackets(parser_t *p, promql_expr_t *e)
 {
     int lpos = p->tok.pos;
     int64_t range, step = 0;
+    promql_expr_t *range_expr = NULL, *step_expr = NULL;
     advance(p);
-    if (parse_duration_value(p, &range, "range") < 0) {
+    if (parse_dur_slot(p, &range, &range_expr, 0, "range") < 0) {
         return NULL;
     }
     if (p->tok.kind == TOK_RBRACKET) {
         if (e->kind != NODE_VSEL) {
             return perr(p, e->pos, "ranges only allowed for vector selectors");
         }
-        if (e->u.vs.tm.offset_ms != 0 || e->u.vs.tm.at != AT_NONE) {
+        if (e->u.vs.tm.offset_ms != 0 || e->u.vs.tm.offset_expr != NULL || e->u.vs.tm.at != AT_NONE) {
             return perr(p, lpos, "no offset or @ modifiers allowed before range");
         }
-        if (range <= 0) {
+        if (range <= 0 && range_expr == NULL) {
             return perr(p, lpos, "range duration must be greater than 0");
         }
         promql_expr_t *m = node_new(p, NODE_MSEL, e->pos, p->tok.pos + 1);
@@ -831,6 +960,7 @@ static promql_expr_t *parse_brackets(parser_t *p, promql_expr_t *e)
         advance(p);
         m->u.ms.vs = e;
         m->u.ms.range_ms = range;
+        m->u.ms.range_expr = range_expr;
         m->type = PROMQL_TYPE_MATRIX;
         return m;
     }
@@ -838,7 +968,7 @@ static promql_expr_t *parse_brackets(parser_t *p, promql_expr_t *e)
         return unexpected(p, "subquery or range");
     }
     advance(p);
-    if (p->tok.kind != TOK_RBRACKET && parse_duration_value(p, &step, "subquery") < 0) {
+    if (p->tok.kind != TOK_RBRACKET && parse_dur_slot(p, &step, &step_expr, 0, "subquery") < 0) {
         return NULL;
     }
     if (p->tok.kind != TOK_RBRACKET) {
@@ -856,6 +986,8 @@ static promql_expr_t *parse_brackets(parser_t *p, promql_expr_t *e)
     s->u.sq.expr = e;
     s->u.sq.range_ms = range;
     s->u.sq.step_ms = step;
+    s->u.sq.range_expr = range_expr;
+    s->u.sq.step_expr = step_expr;
     s->type = PROMQL_TYPE_MATRIX;
     return s;
 }
@@ -953,6 +1085,57 @@ static int binop_prec(const promql__tok_t *t, promql__tok_kind_t *op)
     }
 }
 
+/* `fill(v)`, `fill_left(v)`, `fill_right(v)` (experimental binop fill modifiers). */
+static int parse_fill(parser_t *p, promql_expr_t *b)
+{
+    for (;;) {
+        promql__lexer_t la = p->lx;
+        int is_fill = tok_is_word(&p->tok, "fill") || tok_is_word(&p->tok, "fill_left") ||
+                      tok_is_word(&p->tok, "fill_right");
+        /* without a '(' it is a metric called fill */
+        if (!is_fill || promql__lex_next(&la).kind != TOK_LPAREN) {
+            break;
+        }
+        int side = tok_is_word(&p->tok, "fill") ? 3 : tok_is_word(&p->tok, "fill_left") ? 1 : 2;
+        if (!(p->flags & PROMQL_PARSE_EXPERIMENTAL_FUNCS)) {
+            perr(p, p->tok.pos, "binary operator fill modifiers are experimental and not enabled");
+            return -1;
+        }
+        advance(p);
+        if (expect(p, TOK_LPAREN, "fill modifier") < 0) {
+            return -1;
+        }
+        int neg = 0;
+        if (p->tok.kind == TOK_SUB || p->tok.kind == TOK_ADD) {
+            neg = p->tok.kind == TOK_SUB;
+            advance(p);
+        }
+        double v;
+        if (p->tok.kind == TOK_NUMBER) {
+            v = tok_number(p, &p->tok);
+        } else if (tok_is_word(&p->tok, "inf") || tok_is_word(&p->tok, "nan")) {
+            v = tok_is_word(&p->tok, "inf") ? INFINITY : NAN;
+        } else {
+            unexpected(p, "fill modifier");
+            return -1;
+        }
+        advance(p);
+        if (expect(p, TOK_RPAREN, "fill modifier") < 0) {
+            return -1;
+        }
+        v = neg ? -v : v;
+        if (side & 1) {
+            b->u.bin.has_fill_l = 1;
+            b->u.bin.fill_l = v;
+        }
+        if (side & 2) {
+            b->u.bin.has_fill_r = 1;
+            b->u.bin.fill_r = v;
+        }
+    }
+    return 0;
+}
+
 static int parse_bin_modifiers(parser_t *p, promql_expr_t *b)
 {
     if (tok_is_word(&p->tok, "bool")) {
@@ -975,7 +1158,7 @@ static int parse_bin_modifiers(parser_t *p, promql_expr_t *b)
             }
         }
     }
-    return 0;
+    return parse_fill(p, b);
 }
 
 static int check_binary(parser_t *p, promql_expr_t *b, int oppos)

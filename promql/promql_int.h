@@ -114,13 +114,17 @@ typedef struct {
     int64_t offset_ms;
     int64_t at_ms;
     promql__at_kind_t at;
-    promql_expr_t *offset_expr; /* duration expression, folded at parse time when constant */
+    promql_expr_t *offset_expr; /* duration expression using step()/range(), or NULL */
 } promql__tmod_t;
 
 struct promql_expr {
     promql__node_kind_t kind;
     int pos, end; /* byte range in the query */
     const char *src; /* the query text, for annotation positions */
+    /* Engine: this node's output buffer, reused at every step (a node's output is consumed
+     * by its parent before the node runs again). Reset when an evaluation starts. */
+    void *ev_buf;
+    size_t ev_buf_size;
     promql_type_t type;
     union {
         double num;
@@ -141,6 +145,7 @@ struct promql_expr {
             promql_expr_t *expr;
             int64_t range_ms, step_ms; /* step 0: default */
             promql__tmod_t tm;
+            promql_expr_t *range_expr, *step_expr; /* duration expressions (or NULL) */
         } sq;
         struct {
             const promql__func_t *fn;
@@ -167,6 +172,9 @@ struct promql_expr {
             promql__card_t card;
             const char **include;
             size_t n_include;
+            /* experimental fill modifiers: values for a missing left/right operand */
+            int has_fill_l, has_fill_r;
+            double fill_l, fill_r;
         } bin;
         struct {
             promql__tok_kind_t op;
@@ -262,6 +270,7 @@ typedef struct {
     unsigned tick;
     promql__annot_t *annots;
     labels_builder_t *lb;
+    promql_expr_t *cur_node; /* node whose output is being built */
     /* Memo tables of values derived from stable label sets, one per AST node (signatures,
      * counter checks), so range queries do not recompute them at every step. */
     uint32_t n_sids;
@@ -300,6 +309,10 @@ double promql__binop_scalar(promql__tok_kind_t op, double l, double r, int *keep
 int promql__check_samples(promql__ev_t *ev, size_t add);
 const labels_t *promql__drop_name(promql__ev_t *ev, const labels_t *ls);
 int promql__vec_push(promql__ev_t *ev, promql__vec_t *v, size_t *cap, promql__elem_t el);
+/* Makes room for n elements in an empty vector (outputs sized from their input). */
+int promql__vec_reserve(promql__ev_t *ev, promql__vec_t *v, size_t *cap, size_t n);
+/* At least `bytes` of the current node's reusable output buffer (query arena). */
+void *promql__node_buf(promql__ev_t *ev, size_t bytes);
 int promql__labels_cmp_qsort(const void *x, const void *y);
 double promql__quantile(double q, double *vals, size_t n); /* sorts vals */
 int promql__is_stale(double v);

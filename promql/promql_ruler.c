@@ -4,6 +4,7 @@
  * the result turned into (labels, value) samples. */
 #include <string.h>
 
+#include "common/mem.h"
 #include "promql/promql.h"
 #include "ruler/ruler_promql.h"
 
@@ -13,6 +14,17 @@ static int pr_validate(void *ctx, const char *expr, err_t *err)
     int rc = promql_parse(a, expr, err) != NULL ? 0 : -1;
     arena_free(a);
     return rc;
+}
+
+static char *pr_format(void *ctx, const char *expr)
+{
+    err_t err = {0};
+    arena_t *a = arena_new(0, NULL);
+    promql_expr_t *e = promql_parse(a, expr, &err);
+    const char *s = e != NULL ? promql_format(a, e) : NULL;
+    char *out = s != NULL ? xstrdup(s) : NULL;
+    arena_free(a);
+    return out;
 }
 
 static int to_samples(arena_t *a, const promql_result_t *res, ruler_sample_t **out, size_t *n,
@@ -75,6 +87,7 @@ void promql_ruler_evaluator(ruler_evaluator_t *ev, const promql_ruler_store_t *s
     memset(ev, 0, sizeof(*ev));
     ev->lang = "promql";
     ev->validate = pr_validate;
+    ev->format = pr_format;
     ev->eval = pr_eval;
     ev->appender = pr_appender;
     ev->queryable = pr_queryable;

@@ -41,6 +41,9 @@ typedef struct {
     /* Appender for the tenant's store (recorded series, ALERTS); NULL function or
      * NULL result: the samples are dropped (Loki without remote write). */
     appender_t *(*appender)(void *ctx, const char *tenant, err_t *err);
+    /* Canonical text of a valid expression (Prometheus' Expr.String(), shown as `query` by
+     * /prometheus/api/v1/rules), heap-allocated; NULL function or result: shown as written. */
+    char *(*format)(void *ctx, const char *expr);
     /* Read access to the tenant's store, for restoring ALERTS_FOR_STATE after a
      * restart; NULL function or result: nothing is restored. The queryable is
      * borrowed. */

@@ -86,6 +86,47 @@ static void listing_ns(listing_t *l, const char *ns_name, const ruler_ns_t *ns)
     jsonw_arr_end(l->w);
 }
 
+/* Loki's `?labels=k:v,k2:v2`: does the rule carry at least one of the pairs? */
+static int rule_has_label(const ruler_rule_def_t *r, const char *spec)
+{
+    for (const char *p = spec; *p != '\0';) {
+        size_t len = strcspn(p, ",");
+        const char *colon = memchr(p, ':', len);
+        for (size_t i = 0; colon != NULL && i < r->n_labels; i++) {
+            const ruler_kv_t *kv = &r->labels[i];
+            size_t kl = (size_t)(colon - p), vl = len - kl - 1;
+            if (strlen(kv->key) == kl && strncmp(kv->key, p, kl) == 0 &&
+                strlen(kv->value) == vl && strncmp(kv->value, colon + 1, vl) == 0) {
+                return 1;
+            }
+        }
+        p += len + (p[len] == ',');
+    }
+    return 0;
+}
+
+/* Keeps only the rules matching `spec`, in place; groups left empty are dropped. */
+static void filter_ns(ruler_ns_t *ns, const char *spec)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < ns->n; i++) {
+        ruler_group_def_t *g = ns->groups[i];
+        size_t k = 0;
+        for (size_t j = 0; j < g->n_rules; j++) {
+            if (rule_has_label(&g->rules[j], spec)) {
+                g->rules[k++] = g->rules[j];
+            }
+        }
+        g->n_rules = k;
+        if (k == 0) {
+            ruler__group_def_free(g);
+        } else {
+            ns->groups[kept++] = g;
+        }
+    }
+    ns->n = kept;
+}
+
 static int load_ns(ruler_t *r, const char *tenant, const char *ns_name, ruler_ns_t *ns,
                    http_req_t *req)
 {
@@ -102,6 +143,7 @@ static int list_groups(http_req_t *req, ruler_t *r, const char *ns_only)
 {
     const char *tenant = http_req_tenant(req);
     listing_t l = {.yaml = ruler__want_yaml(req)};
+    const char *labels = http_req_arg(req, "labels");
     buf_init(&l.out);
     if (!l.yaml) {
         l.w = jsonw_new(&l.out);
@@ -114,6 +156,9 @@ static int list_groups(http_req_t *req, ruler_t *r, const char *ns_only)
         const char *name = ns_only != NULL ? ns_only : names[i];
         ruler_ns_t ns = {0};
         rc = load_ns(r, tenant, name, &ns, req);
+        if (rc == 0 && r->opts.flavor == RULER_FLAVOR_LOKI && labels != NULL && labels[0]) {
+            filter_ns(&ns, labels);
+        }
         if (rc == 0) {
             listing_ns(&l, name, &ns);
         }

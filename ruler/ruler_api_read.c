@@ -141,7 +141,7 @@ static void write_alerting_rule(jsonw_t *w, ruler_rule_t *rule, const filter_t *
     jsonw_key(w, "name");
     jsonw_str(w, d->alert);
     jsonw_key(w, "query");
-    jsonw_str(w, d->expr);
+    jsonw_str(w, rule->query != NULL ? rule->query : d->expr);
     jsonw_key(w, "duration");
     jsonw_double(w, (double)d->for_ms / 1000.0);
     if (!f->loki) {
@@ -166,7 +166,7 @@ static void write_recording_rule(jsonw_t *w, ruler_rule_t *rule)
     jsonw_key(w, "name");
     jsonw_str(w, rule->def->record);
     jsonw_key(w, "query");
-    jsonw_str(w, rule->def->expr);
+    jsonw_str(w, rule->query != NULL ? rule->query : rule->def->expr);
     write_kv(w, "labels", rule->def->labels, rule->def->n_labels);
     write_rule_tail(w, rule, "recording");
     jsonw_obj_end(w);

@@ -24,6 +24,9 @@ ruler_group_t *ruler__group_new(ruler_t *r, const char *tenant, const char *ns,
     g->rules = xcalloc(def->n_rules + 1, sizeof(*g->rules));
     for (size_t i = 0; i < def->n_rules; i++) {
         g->rules[i].def = &def->rules[i];
+        if (r->ev.format != NULL && def->rules[i].expr != NULL) {
+            g->rules[i].query = r->ev.format(r->ev.ctx, def->rules[i].expr);
+        }
         ruler__alerts_init(&g->rules[i].alerts);
         hashmap_init(&g->rules[i].prev_series);
     }
@@ -49,6 +52,7 @@ void ruler__group_unref(ruler_group_t *g)
         ruler__alerts_fini(&g->rules[i].alerts);
         hashmap_fini(&g->rules[i].prev_series, series_unref);
         free(g->rules[i].last_error);
+        free(g->rules[i].query);
     }
     free(g->rules);
     ruler__group_def_free(g->def);

@@ -196,6 +196,7 @@ typedef enum { RULER_HEALTH_UNKNOWN, RULER_HEALTH_OK, RULER_HEALTH_ERR } ruler_h
 
 typedef struct {
     const ruler_rule_def_t *def; /* into the group's def */
+    char *query;                 /* formatted expression (heap), or NULL: def->expr */
     ruler_health_t health;
     char *last_error;     /* heap, NULL when healthy */
     int64_t last_eval_ms; /* wall clock of the evaluation, 0: never */

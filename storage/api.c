@@ -24,9 +24,33 @@ struct storage_api {
 
 /* ---- push ------------------------------------------------------------------------------ */
 
+/* Remote write 2.0 announces itself with a proto= parameter; as Mimir, any message other
+ * than 1.0's is a 400 (a missing or unknown Content-Type is read as 1.0). */
+static int check_proto(http_req_t *r)
+{
+    const char *ct = http_req_header(r, "Content-Type");
+    const char *p = ct != NULL ? strstr(ct, "proto=") : NULL;
+    if (p == NULL) {
+        return 0;
+    }
+    p += strlen("proto=");
+    size_t n = strcspn(p, "; ");
+    if (n == strlen("prometheus.WriteRequest") && strncmp(p, "prometheus.WriteRequest", n) == 0) {
+        return 0;
+    }
+    http_reply_text(r, 400,
+                    "unsupported remote write protobuf message %.*s: herald accepts "
+                    "remote write 1.0 (prometheus.WriteRequest)",
+                    (int)n, p);
+    return -1;
+}
+
 static int h_push(http_req_t *r, void *ctx, err_t *err)
 {
     storage_api_t *api = ctx;
+    if (check_proto(r) < 0) {
+        return 0;
+    }
     size_t len;
     const char *body = http_req_body(r, &len);
     storage_push_result_t res;
@@ -150,7 +174,8 @@ static int collect_strings(query_t *qy, const char *name, const char ***out, siz
         if (rc < 0) {
             return -1;
         }
-        all = arena_realloc(qy->a, (void *)all, n_all * sizeof(*all), (n_all + n + 1) * sizeof(*all));
+        all =
+            arena_realloc(qy->a, (void *)all, n_all * sizeof(*all), (n_all + n + 1) * sizeof(*all));
         if (all == NULL) {
             return -1;
         }

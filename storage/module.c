@@ -80,8 +80,8 @@ int storage_module_init(struct daemon *d, err_t *err)
     limits_from_cfg(c, &l);
     mod.reg = tsdb_registry_open(&o, err);
     if (mod.reg != NULL) {
-        mod.api = storage_api_register(daemon_http(d), mod.reg, &l, c->api_prometheus_http_prefix,
-                                       err);
+        mod.api =
+            storage_api_register(daemon_http(d), mod.reg, &l, c->api_prometheus_http_prefix, err);
     }
     cfg_unref(c);
     if (mod.api == NULL) {

@@ -47,8 +47,9 @@ static void metrics_register(void)
                                  "The total number of received samples, excluding rejected and "
                                  "deduped samples.",
                                  "user");
-    pm.discarded = metric_counter("cortex_discarded_samples_total",
-                                  "The total number of samples that were discarded.", "reason,user");
+    pm.discarded =
+        metric_counter("cortex_discarded_samples_total",
+                       "The total number of samples that were discarded.", "reason,user");
 }
 
 void storage_limits_default(storage_limits_t *l)
@@ -93,8 +94,8 @@ void storage_pusher_set_limits(storage_pusher_t *p, const storage_limits_t *limi
 
 /* ---- rate limit ------------------------------------------------------------------------ */
 
-static int rate_allow(storage_pusher_t *p, const char *tenant, const storage_limits_t *l,
-                      size_t n, int64_t now_ms)
+static int rate_allow(storage_pusher_t *p, const char *tenant, const storage_limits_t *l, size_t n,
+                      int64_t now_ms)
 {
     if (l->ingestion_rate <= 0 || n == 0) {
         return 1;
@@ -109,7 +110,8 @@ static int rate_allow(storage_pusher_t *p, const char *tenant, const storage_lim
     }
     double burst = (double)l->ingestion_burst_size;
     if (now_ms > b->last_ms) {
-        b->tokens = fmin(burst, b->tokens + (double)(now_ms - b->last_ms) * l->ingestion_rate / 1000.0);
+        b->tokens =
+            fmin(burst, b->tokens + (double)(now_ms - b->last_ms) * l->ingestion_rate / 1000.0);
         b->last_ms = now_ms;
     }
     int ok = (double)n <= b->tokens;
@@ -262,9 +264,10 @@ static int validate_labels(vctx_t *v, const label_t *ls, size_t n, size_t ns)
         reject(v, "missing_metric_name", ns,
                "received series has no metric name (err-mimir-missing-metric-name)");
     } else if (!labels_is_valid_metric_name(name, strlen(name))) {
-        reject(v, "metric_name_invalid", ns,
-               "received a series with invalid metric name: '%.200s' (err-mimir-metric-name-invalid)",
-               name);
+        reject(
+            v, "metric_name_invalid", ns,
+            "received a series with invalid metric name: '%.200s' (err-mimir-metric-name-invalid)",
+            name);
     } else if ((int)n > v->l->max_label_names_per_series) {
         snprintf(tail, sizeof(tail), per_tenant_tail, "validation.max-label-names-per-series");
         reject(v, "max_label_names_per_series", ns,
@@ -360,7 +363,8 @@ static int convert(arena_t *a, vctx_t *v, const Herald__Rw__TimeSeries *ts, tsdb
         ss[i].t = ts->samples[i]->timestamp;
         ss[i].v = ts->samples[i]->value;
     }
-    *out = (tsdb_series_in_t){ls, n, ss, validate_samples(v, metric_name(ls, n), ss, ts->n_samples)};
+    *out =
+        (tsdb_series_in_t){ls, n, ss, validate_samples(v, metric_name(ls, n), ss, ts->n_samples)};
     return out->n_samples > 0 ? 0 : -1;
 }
 
@@ -390,7 +394,8 @@ static void ingest(storage_pusher_t *p, const char *tenant, const storage_limits
     tsdb_append_result_t ar;
     memset(&ar, 0, sizeof(ar));
     if ((n > 0 && db == NULL) ||
-        (db != NULL && tsdb_append(db, in, n, (size_t)l->max_global_series_per_user, &ar, &err) < 0)) {
+        (db != NULL &&
+         tsdb_append(db, in, n, (size_t)l->max_global_series_per_user, &ar, &err) < 0)) {
         res->status = err.code == ERR_BAD_DATA ? 400 : 500;
         snprintf(res->msg, sizeof(res->msg), "%s", err.msg);
         return;

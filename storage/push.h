@@ -26,11 +26,11 @@ typedef struct {
 void storage_limits_default(storage_limits_t *l);
 
 typedef struct {
-    int status;            /* 200 ok; 400 invalid (some data may be stored); 429; 500 */
-    char msg[1024];        /* plain-text reason when status != 200 */
-    size_t n_series;       /* series in the request */
-    size_t n_samples;      /* samples in the request */
-    size_t n_accepted;     /* samples stored */
+    int status;        /* 200 ok; 400 invalid (some data may be stored); 429; 500 */
+    char msg[1024];    /* plain-text reason when status != 200 */
+    size_t n_series;   /* series in the request */
+    size_t n_samples;  /* samples in the request */
+    size_t n_accepted; /* samples stored */
 } storage_push_result_t;
 
 typedef struct storage_pusher storage_pusher_t;

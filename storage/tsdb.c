@@ -246,6 +246,13 @@ fail:
 
 /* ---- registry -------------------------------------------------------------------------- */
 
+/* A tenant ID usable as a folder name (dskit's rules already exclude '/', "." and ".."; this
+ * keeps the store safe when called directly). */
+static int tenant_name_ok(const char *t)
+{
+    return t[0] != '\0' && strcmp(t, ".") != 0 && strcmp(t, "..") != 0 && strchr(t, '/') == NULL;
+}
+
 static void *bg_main(void *arg);
 
 static int open_existing(tsdb_registry_t *r, err_t *err)
@@ -257,7 +264,7 @@ static int open_existing(tsdb_registry_t *r, err_t *err)
     struct dirent *e;
     int rc = 0;
     while (rc == 0 && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.') {
+        if (!tenant_name_ok(e->d_name)) {
             continue;
         }
         char *p = path_join(r->dir, e->d_name);
@@ -330,7 +337,7 @@ tsdb_t *tsdb_tenant(tsdb_registry_t *r, const char *tenant, int create, err_t *e
     if (db != NULL || !create) {
         return db;
     }
-    if (tenant[0] == '\0' || tenant[0] == '.' || strchr(tenant, '/') != NULL) {
+    if (!tenant_name_ok(tenant)) {
         err_set(err, ERR_BAD_DATA, "invalid tenant ID '%s'", tenant);
         return NULL;
     }
@@ -382,7 +389,8 @@ int tsdb_sync(tsdb_t *db, err_t *err)
     int rc = fdatasync(fd);
     close(fd);
     tsdb__metrics_fsync(time_mono_ms() - t0);
-    return rc == 0 ? 0 : err_set(err, ERR_INTERNAL, "fsync WAL of %s: %s", db->tenant, strerror(errno));
+    return rc == 0 ? 0
+                   : err_set(err, ERR_INTERNAL, "fsync WAL of %s: %s", db->tenant, strerror(errno));
 }
 
 static void bg_round(tsdb_registry_t *r, int maintain)
@@ -391,7 +399,8 @@ static void bg_round(tsdb_registry_t *r, int maintain)
     tsdb_t **v = tenants_snapshot(r, &n);
     for (size_t i = 0; i < n; i++) {
         err_t err = {0};
-        if (tsdb_sync(v[i], &err) < 0 || (maintain && tsdb_maintain(v[i], time_now_ms(), &err) < 0)) {
+        if (tsdb_sync(v[i], &err) < 0 ||
+            (maintain && tsdb_maintain(v[i], time_now_ms(), &err) < 0)) {
             LOG_ERROR("TSDB background work failed", KV_STR("tenant", v[i]->tenant),
                       KV_STR("err", err.msg));
         }
@@ -422,8 +431,8 @@ static void *bg_main(void *arg)
 {
     tsdb_registry_t *r = arg;
     int64_t tick = r->opts.wal_fsync_interval_ms > 0 ? r->opts.wal_fsync_interval_ms : 1000;
-    int64_t maint_every = r->opts.maintenance_interval_ms > 0 ? r->opts.maintenance_interval_ms
-                                                              : 10000;
+    int64_t maint_every =
+        r->opts.maintenance_interval_ms > 0 ? r->opts.maintenance_interval_ms : 10000;
     int64_t next_maint = time_mono_ms() + maint_every;
     while (!bg_wait(r, tick)) {
         int maintain = time_mono_ms() >= next_maint;

@@ -22,15 +22,15 @@ typedef struct tsdb_registry tsdb_registry_t;
 typedef struct tsdb tsdb_t;
 
 typedef struct {
-    const char *dir;              /* blocks_storage.tsdb.dir; tenants are sub-folders */
-    int64_t block_range_ms;       /* head cut into blocks of this range (2h) */
-    int64_t retention_ms;         /* blocks wholly older than now - this are deleted; 0 keeps */
-    int64_t wal_fsync_interval_ms; /* background fsync period; 0 = fsync before every ack */
-    size_t wal_segment_bytes;     /* WAL segment size (128 MiB) */
-    int wal_compression;          /* snappy-compress WAL records (replay reads both) */
-    int64_t out_of_order_window_ms; /* limits.out_of_order_time_window; 0 rejects them */
+    const char *dir;                 /* blocks_storage.tsdb.dir; tenants are sub-folders */
+    int64_t block_range_ms;          /* head cut into blocks of this range (2h) */
+    int64_t retention_ms;            /* blocks wholly older than now - this are deleted; 0 keeps */
+    int64_t wal_fsync_interval_ms;   /* background fsync period; 0 = fsync before every ack */
+    size_t wal_segment_bytes;        /* WAL segment size (128 MiB) */
+    int wal_compression;             /* snappy-compress WAL records (replay reads both) */
+    int64_t out_of_order_window_ms;  /* limits.out_of_order_time_window; 0 rejects them */
     int64_t maintenance_interval_ms; /* how often cut/compaction/retention run (10 s) */
-    int background;               /* 1: start the fsync + maintenance thread */
+    int background;                  /* 1: start the fsync + maintenance thread */
 } tsdb_opts_t;
 
 void tsdb_opts_default(tsdb_opts_t *o);
@@ -61,12 +61,12 @@ typedef struct {
 } tsdb_series_in_t;
 
 typedef struct {
-    size_t n_ok;          /* samples stored (or identical duplicates ignored) */
-    size_t n_failed;      /* samples rejected */
-    size_t n_new_series;  /* series created */
+    size_t n_ok;         /* samples stored (or identical duplicates ignored) */
+    size_t n_failed;     /* samples rejected */
+    size_t n_new_series; /* series created */
     size_t n_out_of_order, n_too_old, n_duplicate, n_series_limit; /* per reason */
-    err_t first;          /* first rejection, with Mimir's message; ERR_BAD_DATA, or
-                           * ERR_TOO_MANY_REQUESTS for the series limit */
+    err_t first; /* first rejection, with Mimir's message; ERR_BAD_DATA, or
+                  * ERR_TOO_MANY_REQUESTS for the series limit */
 } tsdb_append_result_t;
 
 /* Appends a batch atomically with respect to queries: series are created as needed (at most

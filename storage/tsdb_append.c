@@ -10,14 +10,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/metrics.h"
 #include "common/mem.h"
+#include "common/metrics.h"
 #include "common/timeutil.h"
 #include "storage/tsdb_int.h"
 
 static struct {
     pthread_once_t once;
     metric_t *ingested, *failed, *discarded, *created, *removed, *memory_series, *head_chunks;
+    metric_t *head_series;
     metric_t *wal_records, *wal_fsync, *wal_failed, *compactions, *replay, *checkpoints, *blocks;
 } m = {.once = PTHREAD_ONCE_INIT};
 
@@ -25,9 +26,9 @@ static void metrics_register(void)
 {
     m.ingested = metric_counter("cortex_ingester_ingested_samples_total",
                                 "The total number of samples ingested per user.", "user");
-    m.failed = metric_counter("cortex_ingester_ingested_samples_failures_total",
-                              "The total number of samples that errored on ingestion per user.",
-                              "user");
+    m.failed =
+        metric_counter("cortex_ingester_ingested_samples_failures_total",
+                       "The total number of samples that errored on ingestion per user.", "user");
     m.discarded = metric_counter("cortex_discarded_samples_total",
                                  "The total number of samples that were discarded.", "reason,user");
     m.created = metric_counter("cortex_ingester_memory_series_created_total",
@@ -36,6 +37,10 @@ static void metrics_register(void)
                                "The total number of series that were removed per user.", "user");
     m.memory_series = metric_gauge("cortex_ingester_memory_series",
                                    "The current number of series in memory.", NULL);
+    m.head_series = metric_gauge("cortex_ingester_active_series",
+                                 "Number of series in the head (herald: every head series, not "
+                                 "only those written in the last 20 minutes).",
+                                 "user");
     m.head_chunks = metric_gauge("cortex_ingester_tsdb_head_chunks",
                                  "Total number of chunks in the head block.", "user");
     m.wal_records = metric_counter("cortex_ingester_tsdb_wal_records_total",
@@ -61,6 +66,7 @@ void tsdb__metrics_replay(tsdb_t *db, int64_t ms)
     metric_set(m.replay, ms / 1000.0, db->tenant);
     metric_add(m.memory_series, (double)db->head.ix.n_live);
     metric_set(m.head_chunks, (double)db->head.n_chunks, db->tenant);
+    metric_set(m.head_series, (double)db->head.ix.n_live, db->tenant);
     metric_set(m.blocks, (double)db->n_blocks, db->tenant);
 }
 
@@ -79,6 +85,7 @@ void tsdb__metrics_maint(tsdb_t *db, int compactions, int checkpoints, size_t re
         metric_add(m.memory_series, -(double)removed_series);
     }
     metric_set(m.head_chunks, (double)db->head.n_chunks, db->tenant);
+    metric_set(m.head_series, (double)db->head.ix.n_live, db->tenant);
     metric_set(m.blocks, (double)db->n_blocks, db->tenant);
 }
 
@@ -106,8 +113,9 @@ static void reject(tsdb_append_result_t *res, const char *what, int64_t t, const
     }
     labels_unref(tmp);
     timestamp_format_rfc3339nano(t * 1000000, ts, sizeof(ts));
-    err_set(&res->first, ERR_BAD_DATA, "%s. The affected sample has timestamp %s and is from series %s",
-            what, ts, lb.data != NULL ? lb.data : "{}");
+    err_set(&res->first, ERR_BAD_DATA,
+            "%s. The affected sample has timestamp %s and is from series %s", what, ts,
+            lb.data != NULL ? lb.data : "{}");
     buf_fini(&lb);
 }
 
@@ -121,9 +129,8 @@ static const char *const msg_window =
     "the sample has been rejected because another sample with a more recent timestamp has already "
     "been ingested and this sample is beyond the out-of-order time window of %s "
     "(err-mimir-sample-timestamp-too-old)";
-static const char *const msg_old =
-    "the sample has been rejected because its timestamp is too old "
-    "(err-mimir-sample-timestamp-too-old)";
+static const char *const msg_old = "the sample has been rejected because its timestamp is too old "
+                                   "(err-mimir-sample-timestamp-too-old)";
 
 static void append_samples(tsdb_t *db, tsdb_hseries_t *s, uint32_t id, const tsdb_series_in_t *in,
                            wal_batch_t *wb, tsdb_append_result_t *res)
@@ -222,7 +229,7 @@ int tsdb_append(tsdb_t *db, const tsdb_series_in_t *in, size_t n, size_t max_ser
         }
     }
     int rc = wal_flush(db, &wb, err);
-    size_t chunks = db->head.n_chunks;
+    size_t chunks = db->head.n_chunks, live = db->head.ix.n_live;
     pthread_rwlock_unlock(&db->mu);
     int n_records = (wb.series.len > 0) + (wb.samples.len > 0);
     buf_fini(&wb.series);
@@ -247,6 +254,7 @@ int tsdb_append(tsdb_t *db, const tsdb_series_in_t *in, size_t n, size_t max_ser
         metric_add(m.memory_series, (double)res->n_new_series);
     }
     metric_set(m.head_chunks, (double)chunks, db->tenant);
+    metric_set(m.head_series, (double)live, db->tenant);
     return rc;
 }
 

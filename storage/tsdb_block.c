@@ -241,8 +241,8 @@ tsdb_block_t *tsdb__block_open(const char *path, err_t *err)
     b->mint = (int64_t)get_le(foot + 8, 8);
     b->maxt = (int64_t)get_le(foot + 16, 8);
     uint32_t crc = (uint32_t)get_le(foot + 24, 4);
-    if (memcmp(b->map, BLOCK_MAGIC, 8) != 0 || get_le(foot + 28, 4) != FOOTER_MAGIC ||
-        ix_off < 8 || ix_off > b->map_len - FOOTER_LEN) {
+    if (memcmp(b->map, BLOCK_MAGIC, 8) != 0 || get_le(foot + 28, 4) != FOOTER_MAGIC || ix_off < 8 ||
+        ix_off > b->map_len - FOOTER_LEN) {
         err_set(err, ERR_INTERNAL, "block %s: bad magic or footer", path);
         goto fail;
     }

@@ -309,9 +309,9 @@ uint32_t tsdb__crc32c(uint32_t seed, const void *data, size_t n)
         memcpy(&hi, p + 4, 4);
         lo ^= c;
         c = crc.table[7][lo & 0xff] ^ crc.table[6][(lo >> 8) & 0xff] ^
-            crc.table[5][(lo >> 16) & 0xff] ^ crc.table[4][lo >> 24] ^
-            crc.table[3][hi & 0xff] ^ crc.table[2][(hi >> 8) & 0xff] ^
-            crc.table[1][(hi >> 16) & 0xff] ^ crc.table[0][hi >> 24];
+            crc.table[5][(lo >> 16) & 0xff] ^ crc.table[4][lo >> 24] ^ crc.table[3][hi & 0xff] ^
+            crc.table[2][(hi >> 8) & 0xff] ^ crc.table[1][(hi >> 16) & 0xff] ^
+            crc.table[0][hi >> 24];
         p += 8;
         n -= 8;
     }

@@ -176,7 +176,8 @@ int64_t tsdb__index_find_pairs(const tsdb_index_t *ix, const label_t *ls, size_t
     uint32_t mask = ix->n_slots - 1;
     for (uint32_t i = (uint32_t)hash & mask; ix->slots[i] != 0; i = (i + 1) & mask) {
         uint32_t id = ix->slots[i] - 1;
-        if (ix->hashes[id] == hash && ix->labels[id] != NULL && pairs_equal(ix->labels[id], ls, n)) {
+        if (ix->hashes[id] == hash && ix->labels[id] != NULL &&
+            pairs_equal(ix->labels[id], ls, n)) {
             return id;
         }
     }

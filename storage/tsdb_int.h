@@ -70,10 +70,10 @@ typedef struct {
 typedef struct {
     labels_t **labels; /* by id; NULL = removed; one interned reference each */
     uint64_t *hashes;
-    uint32_t n, cap;   /* ids in [0, n) */
-    uint32_t *slots;   /* open addressing on hash: id + 1, 0 = empty */
+    uint32_t n, cap; /* ids in [0, n) */
+    uint32_t *slots; /* open addressing on hash: id + 1, 0 = empty */
     uint32_t n_slots, n_used;
-    hashmap_t names;   /* label name -> hashmap_t* (value -> tsdb_postings_t*) */
+    hashmap_t names; /* label name -> hashmap_t* (value -> tsdb_postings_t*) */
     uint32_t n_live;
 } tsdb_index_t;
 
@@ -113,8 +113,8 @@ typedef struct {
     tsdb_index_t ix;
     tsdb_hseries_t **series; /* by id, parallel to ix.labels */
     uint32_t cap;
-    int64_t mint, maxt;   /* of samples in the head; INT64_MAX/INT64_MIN when empty */
-    int64_t min_valid;    /* samples before this are in blocks */
+    int64_t mint, maxt; /* of samples in the head; INT64_MAX/INT64_MIN when empty */
+    int64_t min_valid;  /* samples before this are in blocks */
     int64_t range_ms;
     int64_t ooo_window_ms; /* 0: out-of-order samples are rejected */
     int replaying;         /* WAL replay: accept what was accepted once, whatever the config */
@@ -149,13 +149,13 @@ typedef struct {
 typedef struct {
     char *dir;
     int fd;
-    uint32_t seg;           /* current segment */
+    uint32_t seg; /* current segment */
     uint64_t seg_bytes, max_seg_bytes, total_bytes;
     int64_t seg_maxt;
-    tsdb_wal_seg_t *old;    /* closed segments still on disk */
+    tsdb_wal_seg_t *old; /* closed segments still on disk */
     size_t n_old, cap_old;
     int dirty;
-    int compress;           /* snappy-compress record payloads */
+    int compress; /* snappy-compress record payloads */
 } tsdb_wal_t;
 
 typedef struct {
@@ -185,8 +185,7 @@ int tsdb__wal_write(tsdb_wal_t *w, const buf_t *framed, int64_t maxt, int sync, 
 int tsdb__wal_sync_fd(tsdb_wal_t *w); /* dup of the current fd for an unlocked fsync, or -1 */
 /* Starts a new segment whose checkpoint holds `series_records` (framed), then deletes
  * segments whose samples all lie before `min_valid`. */
-int tsdb__wal_checkpoint(tsdb_wal_t *w, const buf_t *series_records, int64_t min_valid,
-                         err_t *err);
+int tsdb__wal_checkpoint(tsdb_wal_t *w, const buf_t *series_records, int64_t min_valid, err_t *err);
 void tsdb__series_record(buf_t *payload, uint32_t id, const labels_t *ls);
 
 /* ---- blocks (tsdb_block.c) ---- */
@@ -195,8 +194,8 @@ typedef struct {
 } tsdb_bseries_t;
 
 typedef struct tsdb_block {
-    int refs;          /* atomic */
-    int deleted;       /* unlink the file at the last unref */
+    int refs;    /* atomic */
+    int deleted; /* unlink the file at the last unref */
     char *path;
     int64_t mint, maxt; /* [mint, maxt) */
     uint8_t *map;

@@ -220,8 +220,8 @@ static int compact_once(tsdb_t *db, int64_t window, err_t *err)
         return 0;
     }
     char *bdir = blocks_dir(db);
-    tsdb_block_t *merged = tsdb__block_merge(bdir, run, to - from, run[0]->mint,
-                                             run[to - from - 1]->maxt, err);
+    tsdb_block_t *merged =
+        tsdb__block_merge(bdir, run, to - from, run[0]->mint, run[to - from - 1]->maxt, err);
     free(bdir);
     if (merged != NULL) {
         pthread_rwlock_wrlock(&db->mu);
@@ -270,7 +270,8 @@ int tsdb_maintain(tsdb_t *db, int64_t now_ms, err_t *err)
     }
     int deleted = retention(db, now_ms);
     if (deleted > 0) {
-        LOG_INFO("retention deleted blocks", KV_STR("tenant", db->tenant), KV_INT("blocks", deleted));
+        LOG_INFO("retention deleted blocks", KV_STR("tenant", db->tenant),
+                 KV_INT("blocks", deleted));
     }
     pthread_rwlock_rdlock(&db->mu);
     tsdb__metrics_maint(db, compactions, cuts, removed);

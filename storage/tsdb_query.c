@@ -201,8 +201,9 @@ static void head_chunks(tq_t *q, arena_t *a, const labels_t *ls, chunk_vec_t *cv
         }
     }
     if (s->open.n > 0 && overlaps(s->open.mint, s->open.t, q->base.mint, q->base.maxt)) {
-        vec_push(a, cv, copy_chunk(a, s->open.buf, (s->open.nbits + 7) / 8, s->open.n,
-                                   s->open.mint, s->open.t));
+        vec_push(a, cv,
+                 copy_chunk(a, s->open.buf, (s->open.nbits + 7) / 8, s->open.n, s->open.mint,
+                            s->open.t));
     }
     head_ooo(q, a, s, ooo, n_ooo);
 }
@@ -228,7 +229,8 @@ static series_iter_t *q_iter(querier_t *base, arena_t *a, const series_t *s, err
     }
     if (n_ooo > 0) {
         sample_t *merged;
-        it->n_arr = tsdb__merge_samples(cv.v, cv.n, ooo, n_ooo, q->base.mint, q->base.maxt, &merged);
+        it->n_arr =
+            tsdb__merge_samples(cv.v, cv.n, ooo, n_ooo, q->base.mint, q->base.maxt, &merged);
         it->arr = merged;
         arena_on_free(a, free, merged);
     }
@@ -263,6 +265,25 @@ static void hold(tq_t *q, labels_t *ls)
     q->held[q->n_held++] = labels_ref(ls);
 }
 
+/* Chunk by chunk, as Prometheus: a series whose gap spans the range has nothing in it. */
+static int head_series_overlaps(const tq_t *q, const tsdb_hseries_t *s)
+{
+    for (uint32_t k = 0; k < s->n_closed; k++) {
+        if (overlaps(s->closed[k].mint, s->closed[k].maxt, q->base.mint, q->base.maxt)) {
+            return 1;
+        }
+    }
+    if (s->open.n > 0 && overlaps(s->open.mint, s->open.t, q->base.mint, q->base.maxt)) {
+        return 1;
+    }
+    for (uint32_t k = 0; k < s->n_ooo; k++) {
+        if (s->ooo[k].t >= q->base.mint && s->ooo[k].t <= q->base.maxt) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int select_head(tq_t *q, arena_t *a, const matcher_t *const *ms, size_t n_ms, ls_vec_t *lv,
                        err_t *err)
 {
@@ -274,10 +295,7 @@ static int select_head(tq_t *q, arena_t *a, const matcher_t *const *ms, size_t n
         size_t n;
         rc = tsdb__index_select(&h->ix, a, ms, n_ms, &ids, &n, err);
         for (size_t i = 0; rc == 0 && i < n; i++) {
-            int64_t smin, smax;
-            if (h->series[ids[i]] != NULL &&
-                tsdb__head_series_range(h->series[ids[i]], &smin, &smax) &&
-                overlaps(smin, smax, q->base.mint, q->base.maxt)) {
+            if (h->series[ids[i]] != NULL && head_series_overlaps(q, h->series[ids[i]])) {
                 hold(q, h->ix.labels[ids[i]]);
                 ls_push(a, lv, h->ix.labels[ids[i]]);
             }
@@ -322,8 +340,8 @@ static int cmp_ls(const void *a, const void *b)
 }
 
 /* Sorted, de-duplicated label sets of matching series from every source. */
-static int select_labels(tq_t *q, arena_t *a, const matcher_t *const *ms, size_t n_ms,
-                         ls_vec_t *lv, err_t *err)
+static int select_labels(tq_t *q, arena_t *a, const matcher_t *const *ms, size_t n_ms, ls_vec_t *lv,
+                         err_t *err)
 {
     memset(lv, 0, sizeof(*lv));
     if (q->db == NULL) {

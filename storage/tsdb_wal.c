@@ -311,7 +311,8 @@ static void replay_segment(tsdb_wal_t *w, uint32_t seg, const tsdb_wal_replay_t 
         LOG_WARN("WAL segment has a torn or corrupt tail, truncating", KV_STR("segment", path),
                  KV_INT("good_bytes", good));
         if (truncate(path, (off_t)good) != 0) {
-            LOG_ERROR("WAL truncate failed", KV_STR("segment", path), KV_STR("err", strerror(errno)));
+            LOG_ERROR("WAL truncate failed", KV_STR("segment", path),
+                      KV_STR("err", strerror(errno)));
         }
     }
     struct stat st;
@@ -488,8 +489,7 @@ static void delete_old(tsdb_wal_t *w, uint32_t keep_ckpt, int64_t min_valid)
     }
 }
 
-int tsdb__wal_checkpoint(tsdb_wal_t *w, const buf_t *series_records, int64_t min_valid,
-                         err_t *err)
+int tsdb__wal_checkpoint(tsdb_wal_t *w, const buf_t *series_records, int64_t min_valid, err_t *err)
 {
     uint32_t next = w->seg + 1;
     if (write_checkpoint(w, next, series_records, err) < 0 || rotate(w, err) < 0) {

@@ -3,6 +3,7 @@
  * Alertmanager. This file only lists the modules; common/daemon.c runs them. */
 #include "alertmanager/alertmanager.h"
 #include "common/daemon.h"
+#include "promql/api.h"
 #include "ruler/ruler_module.h"
 #include "storage/api.h"
 
@@ -15,6 +16,7 @@
 static const daemon_module_t modules[] = {
     {"alertmanager", am_module_init},
     {"tsdb", storage_module_init}, /* storage + POST /api/v1/push, series/labels APIs */
+    {"promql-api", promql_api_module_init}, /* /prometheus/api/v1/query, query_range... */
     {"ruler", ruler_promd_init},   /* /prometheus/config/v1/rules, /prometheus/api/v1/rules */
     {NULL, NULL},
 };

@@ -10,7 +10,7 @@ and bytes per sample on disk (data directory after the ingest: WAL for both, sin
 is cut within the run; herald's head is then also cut into blocks offline to report block
 bytes per sample). Prints herald/Prometheus ratios; appends them to
 build/bench-results.txt. Environment: BENCH_SERIES (20000), BENCH_STEPS (60),
-BENCH_THREADS (4)."""
+BENCH_THREADS (4), BENCH_WAL_COMPRESSION (true, as Prometheus 2.42's default)."""
 import http.client
 import os
 import re
@@ -29,6 +29,7 @@ BUILD = os.environ.get("HERALD_BUILD") or os.path.join(ROOT, "build")
 SERIES = int(os.environ.get("BENCH_SERIES", "20000"))
 STEPS = int(os.environ.get("BENCH_STEPS", "60"))
 THREADS = int(os.environ.get("BENCH_THREADS", "4"))
+WAL_COMPRESSION = os.environ.get("BENCH_WAL_COMPRESSION", "true")
 BATCH = 2000  # series per request, about what Prometheus sends per shard
 
 
@@ -149,7 +150,7 @@ def main():
                        "-server.http-listen-port=%d" % hport, "-blocks-storage.tsdb.dir=tsdb",
                        "-distributor.ingestion-rate-limit=0",
                        # Prometheus 2.42 compresses its WAL by default (Mimir does not)
-                       "-blocks-storage.tsdb.wal-compression-enabled=true",
+                       "-blocks-storage.tsdb.wal-compression-enabled=" + WAL_COMPRESSION,
                        "-ingester.max-global-series-per-user=0"],
             hport, ("/ready", "/api/v1/push"), os.path.join(hdir, "tsdb"), groups,
             {"X-Scope-OrgID": "bench", "Content-Encoding": "snappy",
@@ -213,8 +214,9 @@ def report(n_samples, herald, prom):
         print(line)
     os.makedirs(BUILD, exist_ok=True)
     with open(os.path.join(BUILD, "bench-results.txt"), "a") as f:
-        f.write("bench_ingest %s series=%d steps=%d threads=%d\n" % (
-            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), SERIES, STEPS, THREADS))
+        f.write("bench_ingest %s series=%d steps=%d threads=%d wal_compression=%s\n" % (
+            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), SERIES, STEPS, THREADS,
+            WAL_COMPRESSION))
         for line in lines:
             f.write("  " + line + "\n")
 

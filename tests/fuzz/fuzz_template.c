@@ -1,6 +1,6 @@
 /* tests/fuzz/fuzz_template.c - libFuzzer target for the template parser and executor.
  * The first byte picks the function set (Alertmanager with its defaults, Prometheus, Loki,
- * plain); the rest is template text, parsed and then executed on fixed data under tight
+ * plain, Alertmanager HTML); the rest is template text, parsed and then executed on fixed data under tight
  * limits. Invariant: parse and execute either succeed with no error set, or fail with one
  * (never a crash, leak, hang or unbounded output). */
 #include <stdint.h>
@@ -35,6 +35,23 @@ static void run_prom(const char *text)
     buf_fini(&out);
 }
 
+static void run_html(const char *text)
+{
+    err_t err = {0};
+    tmpl_t *t = tmpl_new("", TMPL_FUNCS_ALERTMANAGER);
+    if (tmpl_add_am_defaults(t, &err) < 0) {
+        abort();
+    }
+    json_t *j = json_loads(payload, 0, NULL);
+    tmpl_limits_t lim = {.max_output_bytes = 1 << 16, .max_steps = 20000, .max_depth = 50};
+    buf_t out;
+    buf_init(&out);
+    check(tmpl_am_expand_html(t, text, j, &lim, &out, &err), &err);
+    buf_fini(&out);
+    json_decref(j);
+    tmpl_unref(t);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -42,9 +59,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     char *text = strndup((const char *)data + 1, size - 1);
-    unsigned sel = data[0] % 4;
+    unsigned sel = data[0] % 5;
     if (sel == 1) {
         run_prom(text);
+        free(text);
+        return 0;
+    }
+    if (sel == 4) {
+        run_html(text);
         free(text);
         return 0;
     }

@@ -163,6 +163,10 @@ def promd_read_api_shape_and_filters():
     check_eq([x["name"] for x in only[0]["rules"]], ["job:errors:rate5m"], "type=record")
     none = d.get("/prometheus/api/v1/rules?rule_group[]=other", h("prod")).json()
     check_eq(none["data"]["groups"], [], "rule_group filter")
+    d.post(CFG + "/fmt", "name: f\nrules:\n- record: r\n  expr: sum(rate(x[5m]))by(job)>1\n",
+           h("prod"))
+    g = d.get("/prometheus/api/v1/rules?file[]=fmt", h("prod")).json()["data"]["groups"]
+    check_eq(g[0]["rules"][0]["query"], "sum by (job) (rate(x[5m])) > 1", "query as printed")
     r = d.get("/prometheus/api/v1/alerts", h("stage"))
     check_eq(r.json(), {"status": "success", "data": {"alerts": []}, "errorType": "",
                         "error": ""}, "alerts, none")
@@ -217,6 +221,8 @@ def logd_config_api_and_differences():
     check_eq(r.status, 202, "POST to the local store (contract: writable)")
     j = d.get(base, h("prod")).json()  # the seed pipes this into jq
     check_eq(j["prod"][0]["rules"][0]["alert"], "ManyErrors", "listing")
+    check_eq(list(d.get(base + "?labels=type:logs", h("prod")).json()), ["prod"], "labels=")
+    check_eq(d.get(base + "?labels=type:metrics,x:y", h("prod")).status, 404, "labels= none")
     r = d.get(base + "/alerts", h("prod"))
     check_eq(r.json()["data"], {"alerts": []}, "rules/alerts answers the tenant's alerts")
     check(os.path.exists(os.path.join(d.tmp, "data/loki/rules/prod/prod")), "file on disk")

@@ -162,6 +162,10 @@ def malformed_bodies_are_rejected_and_data_survives():
     # 100 MiB + 1 byte: refused before decoding (the server may answer before reading it all)
     status = huge_push_status(d.port, 100 * 1024 * 1024 + 1)
     check(status in (400, 413), "100 MiB body answered %r" % status)
+    v2 = "application/x-protobuf;proto=io.prometheus.write.v2.Request"
+    r = push(d, "t", good, {"Content-Type": v2})
+    check_eq(r.status, 400, "remote write 2.0")
+    check_in("io.prometheus.write.v2.Request", r.text, "2.0 message")
     check_eq(d.get("/ready").status, 200, "daemon still up")
     check_eq(data(api(d, "t", "label/__name__/values")), ["good_too", "keep_me"], "data intact")
 

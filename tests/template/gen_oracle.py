@@ -5,6 +5,8 @@ tests/template/src/, taking every expectation it can from the real tools:
   src/am.tsv        id <TAB> data <TAB> template
                     -> `amtool template render` (Alertmanager 0.25, Debian) with the data
                        file tests/template/data/<data>.json and Debian's default.tmpl
+  src/am_html.tsv   the same, rendered as HTML (--template.type=html, i.e. html/template as
+                    Alertmanager uses for e-mail bodies)
   src/defaults.txt  one default template name per line, run on every data file
                     -> amtool, as above; compares herald's own default templates
   src/prom.tsv      id <TAB> labels (JSON) <TAB> value <TAB> template
@@ -63,8 +65,8 @@ def load_data(name):
         return json.load(f)
 
 
-def amtool(template, data_name):
-    cmd = ["amtool", "template", "render"] + ["--template.glob=" + g for g in AM_DEFAULTS] + [
+def amtool(template, data_name, kind="text"):
+    cmd = ["amtool", "template", "render", "--template.type=" + kind] + ["--template.glob=" + g for g in AM_DEFAULTS] + [
            "--template.data=" + os.path.join(HERE, "data", data_name + ".json"),
            "--template.text=" + template]
     p = subprocess.run(cmd, capture_output=True, text=True)
@@ -77,15 +79,20 @@ def amtool(template, data_name):
     return {"error": err.rstrip("\n")}
 
 
-def am_cases():
+def am_cases(src="am.tsv", kind="text"):
     out = []
-    for r in rows("am.tsv"):
+    for r in rows(src):
         cid, data, tpl = r[0], r[1], unescape(r[2])
-        c = {"id": cid, "flavour": "am", "template": tpl, "data": load_data(data),
-             "source": AMTOOL_SRC + " with data/" + data + ".json"}
-        c.update(amtool(tpl, data))
+        c = {"id": cid, "flavour": "am" if kind == "text" else "am_html", "template": tpl,
+             "data": load_data(data),
+             "source": AMTOOL_SRC + " --template.type=" + kind + " with data/" + data + ".json"}
+        c.update(amtool(tpl, data, kind))
         out.append(c)
     return out
+
+
+def am_html_cases():
+    return am_cases("am_html.tsv", "html")
 
 
 def default_cases():
@@ -276,8 +283,9 @@ def write(name, cases):
 
 
 def main():
-    which = sys.argv[1:] or ["am", "defaults", "prom", "manual"]
-    gens = {"am": am_cases, "defaults": default_cases, "prom": prom_cases, "manual": manual_cases}
+    which = sys.argv[1:] or ["am", "am_html", "defaults", "prom", "manual"]
+    gens = {"am": am_cases, "am_html": am_html_cases, "defaults": default_cases,
+            "prom": prom_cases, "manual": manual_cases}
     for w in which:
         write(w + ".jsonl", gens[w]())
 

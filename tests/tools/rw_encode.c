@@ -154,14 +154,15 @@ static int encode_stdin(void)
 /* Label set of generated series i: a realistic shape (job/instance/path/code...). */
 static labels_t *gen_labels(size_t i, int n_labels)
 {
-    static const char *const names[] = {"code", "env", "handler", "instance", "job",
-                                         "method", "pod", "region", "team", "zone"};
+    static const char *const names[] = {"code",   "env", "handler", "instance", "job",
+                                        "method", "pod", "region",  "team",     "zone"};
     char vals[12][64];
     label_t ls[12];
     snprintf(vals[0], sizeof(vals[0]), "bench_metric_%zu", i % 50);
     ls[0] = (label_t){"__name__", vals[0]};
     for (int k = 0; k < n_labels && k < 10; k++) {
-        snprintf(vals[k + 1], sizeof(vals[k + 1]), "%s-%zu", names[k], (i / (size_t)(k + 1)) % (50 * (size_t)(k + 1)));
+        snprintf(vals[k + 1], sizeof(vals[k + 1]), "%s-%zu", names[k],
+                 (i / (size_t)(k + 1)) % (50 * (size_t)(k + 1)));
         ls[k + 1] = (label_t){names[k], vals[k + 1]};
     }
     snprintf(vals[11], sizeof(vals[11]), "%zu", i);

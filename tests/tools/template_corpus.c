@@ -5,10 +5,10 @@
  * "N passed, N failed"). With -p, prints each case's output as JSON lines instead
  * ({"id":..., "output":...} or {"id":..., "error":...}) for tests/template/gen_oracle.py.
  *
- * A case: {"id", "flavour": "am"|"prom"|"loki"|"json", "template", "files": {name: text},
+ * A case: {"id", "flavour": "am"|"am_html"|"prom"|"loki"|"json", "template", "files": {name: text},
  * "name" (template to run, optional), "data", "expect" | "error", "source"}.
  *   am:   data is a webhook-shaped payload; the set holds herald's defaults, then "files";
- *         "template" is run as Alertmanager's ExecuteTextString.
+ *         "template" is run as Alertmanager's ExecuteTextString (am_html: ExecuteHTMLString).
  *   prom: data {"labels", "externalLabels", "externalURL", "value", "queries": {q: [{labels,
  *         value}]}}; "template" is expanded as an alerting rule annotation of alert "A".
  *   loki: data {"labels", "line", "ts"}; "template" is a line_format template.
@@ -66,7 +66,7 @@ static int fake_query(void *arg, const char *query, int64_t ts_ms, arena_t *a,
     return 0;
 }
 
-static int run_am(const json_t *c, buf_t *out, err_t *err)
+static int run_am(const json_t *c, int html, buf_t *out, err_t *err)
 {
     tmpl_t *t = tmpl_new("", TMPL_FUNCS_ALERTMANAGER);
     int rc = tmpl_add_am_defaults(t, err);
@@ -83,8 +83,9 @@ static int run_am(const json_t *c, buf_t *out, err_t *err)
     if (rc == 0 && name != NULL) {
         rc = tmpl_execute_am(t, name, data, NULL, out, err);
     } else if (rc == 0) {
-        rc = tmpl_am_expand(t, json_string_value(json_object_get(c, "template")), data, NULL,
-                            out, err);
+        const char *text = json_string_value(json_object_get(c, "template"));
+        rc = html ? tmpl_am_expand_html(t, text, data, NULL, out, err)
+                  : tmpl_am_expand(t, text, data, NULL, out, err);
     }
     tmpl_unref(t);
     return rc;
@@ -141,8 +142,8 @@ static int run_case(const json_t *c, buf_t *out, err_t *err)
 {
     const char *fl = json_string_value(json_object_get(c, "flavour"));
     fl = fl != NULL ? fl : "json";
-    if (strcmp(fl, "am") == 0) {
-        return run_am(c, out, err);
+    if (strcmp(fl, "am") == 0 || strcmp(fl, "am_html") == 0) {
+        return run_am(c, fl[2] == '_', out, err);
     }
     if (strcmp(fl, "prom") == 0) {
         return run_prom(c, out, err);

@@ -53,8 +53,8 @@ static int cut(tsdb_registry_t *r, const char *tenant, char *line, size_t n, err
         arena_t *a = arena_new(0, err);
         size_t n_ms, n_s;
         matcher_t **ms = matchers_parse(a, "{__name__=~\".+\"}", &n_ms, 0, err);
-        querier_t *q = tsdb_queryable(r, tenant)->ops->querier(tsdb_queryable(r, tenant),
-                                                                st.blocks_mint, st.blocks_maxt - 1, err);
+        querier_t *q = tsdb_queryable(r, tenant)->ops->querier(
+            tsdb_queryable(r, tenant), st.blocks_mint, st.blocks_maxt - 1, err);
         series_t *ss;
         q->ops->select(q, a, (const matcher_t *const *)ms, n_ms, &ss, &n_s, err);
         for (size_t i = 0; i < n_s; i++) {
@@ -107,7 +107,8 @@ int main(int argc, char **argv)
         queryable_t *qb = tsdb_queryable(r, argv[2]);
         q = qb->ops->querier(qb, INT64_MIN / 2, INT64_MAX / 2, &err);
     }
-    int rc = q != NULL ? q->ops->select(q, a, (const matcher_t *const *)ms, n_ms, &ss, &n, &err) : -1;
+    int rc =
+        q != NULL ? q->ops->select(q, a, (const matcher_t *const *)ms, n_ms, &ss, &n, &err) : -1;
     for (size_t i = 0; rc == 0 && i < n; i++) {
         rc = dump_series(q, a, &ss[i], &total, &err);
     }

@@ -275,3 +275,45 @@ TEST(user_config_validation)
     buf_fini(&b);
     am_free(am);
 }
+
+TEST(yaml_block_literal_round_trips)
+{
+    static const char *const texts[] = {"route:\n  receiver: r\n", "no newline",
+                                        "  leading blanks\nx\n", "two newlines\n\n", "a\n\nb",
+                                        "\nstarts with a newline\n"};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        buf_t b;
+        err_t err = {0};
+        buf_init(&b);
+        buf_puts(&b, "k: ");
+        am__yaml_put_str(&b, texts[i], 2, 2);
+        arena_t *a = arena_new(0, NULL);
+        am_ynode_t *root = am__yaml_parse(a, b.data, b.len, &err);
+        ASSERT_NOT_NULL(root);
+        ASSERT_STR_EQ(am__ymap_get(root, "k")->str, texts[i]);
+        arena_free(a);
+        buf_fini(&b);
+    }
+}
+
+TEST(time_interval_locations)
+{
+    err_t err = {0};
+    am_config_t *c = parse("route: {receiver: r}\nreceivers: [{name: r}]\n"
+                           "time_intervals:\n  - name: berlin\n    time_intervals:\n"
+                           "      - times: [{start_time: '09:00', end_time: '17:00'}]\n"
+                           "        location: Europe/Berlin\n",
+                           &err);
+    ASSERT_NOT_NULL(c);
+    const am_timeint_set_t *s = am__config_timeint(c, "berlin");
+    int64_t nov_1630z = 1793637000LL * AM_NS_PER_S; /* 2026-11-02T16:30:00Z = 17:30 CET */
+    ASSERT_FALSE(am__timeint_set_active(s, nov_1630z));
+    ASSERT_TRUE(am__timeint_set_active(s, nov_1630z - 3600LL * AM_NS_PER_S));
+    int64_t jul_1430z = 1783348200LL * AM_NS_PER_S; /* 2026-07-06T14:30:00Z = 16:30 CEST */
+    ASSERT_TRUE(am__timeint_set_active(s, jul_1430z));
+    ASSERT_FALSE(am__timeint_set_active(s, jul_1430z + 3600LL * AM_NS_PER_S));
+    am__config_unref(c);
+    expect_error("route: {receiver: r}\nreceivers: [{name: r}]\ntime_intervals:\n"
+                 "  - name: x\n    time_intervals: [{location: Mars/Base}]\n",
+                 "unknown time zone Mars/Base");
+}

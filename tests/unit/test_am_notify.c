@@ -112,7 +112,8 @@ TEST(slack_default_body)
     fixture_t f;
     err_t err = {0};
     fixture(&f, 0);
-    am_config_t *c = cfg_with("  - name: r\n    slack_configs: [{api_url: 'http://127.0.0.1:1/s'}]\n");
+    am_config_t *c =
+        cfg_with("  - name: r\n    slack_configs: [{api_url: 'http://127.0.0.1:1/s'}]\n");
     ASSERT_NOT_NULL(c);
     am_request_t req = {0};
     buf_init(&req.body);
@@ -154,8 +155,8 @@ TEST(pagerduty_body_fields)
     ASSERT_TRUE(strncmp(req.body.data, want, strlen(want)) == 0);
     ASSERT_TRUE(strstr(req.body.data, "\"num_firing\":\"1\",\"num_resolved\":\"1\"") != NULL);
     ASSERT_TRUE(strstr(req.body.data, "\"team\":\"db\"}}") != NULL);
-    ASSERT_TRUE(strstr(req.body.data, "\"links\":[{\"href\":\"http://x/firing\",\"text\":\"t\"}]") !=
-                NULL);
+    const char *links = "\"links\":[{\"href\":\"http://x/firing\",\"text\":\"t\"}]";
+    ASSERT_TRUE(strstr(req.body.data, links) != NULL);
     buf_fini(&req.body);
     am__config_unref(c);
     fixture_fini(&f);

@@ -448,6 +448,42 @@ TEST(matchers_parse_alertmanager_classic_and_fallback)
     arena_free(a);
 }
 
+/* Alertmanager compiles `^(?:re)$`: `.` does not cross a newline there, fast paths included. */
+TEST(matchers_alertmanager_regex_semantics)
+{
+    const struct {
+        const char *re, *in;
+        int want_am, want_prom;
+    } cases[] = {
+        {".*", "a\nb", 0, 1},      {".+", "a\nb", 0, 1},   {"a.*", "a\nb", 0, 1},
+        {"a.+", "a\nb", 0, 1},     {".*b", "a\nb", 0, 1},  {".*x.*", "x\ny", 0, 1},
+        {"a.b", "a\nb", 0, 1},     {"(?s:a.b)", "a\nb", 1, 1}, {"a.*", "abc", 1, 1},
+        {".*x.*", "axb", 1, 1},    {"a|b", "b", 1, 1},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        err_t err = {0};
+        matcher_t *am = matcher_new_flags(MATCH_RE, "l", cases[i].re, MATCHER_AM_REGEX, &err);
+        matcher_t *prom = must_new(MATCH_RE, "l", cases[i].re);
+        ASSERT_NOT_NULL(am);
+        if (matcher_matches(am, cases[i].in) != cases[i].want_am ||
+            matcher_matches(prom, cases[i].in) != cases[i].want_prom) {
+            TEST_FAIL_("%s on \"%s\"", cases[i].re, cases[i].in);
+        }
+        matcher_free(am);
+        matcher_free(prom);
+    }
+    err_t err = {0};
+    arena_t *a = arena_new(0, &err);
+    size_t n;
+    matcher_t **ms = matchers_parse(a, "foo=~\".*\"", &n, MATCHERS_AM, &err);
+    ASSERT_NOT_NULL(ms);
+    ASSERT_FALSE(matcher_matches(ms[0], "x\ny"));
+    ASSERT_TRUE(matcher_matches(ms[0], "xy"));
+    ms = matchers_parse(a, "{foo=~\".*\"}", &n, MATCHERS_PROMQL, &err);
+    ASSERT_TRUE(matcher_matches(ms[0], "x\ny"));
+    arena_free(a);
+}
+
 /* Patterns that make a backtracking engine give up (pcre2's match limit) still get RE2's
  * answer: the first alternative explodes before the second, which matches, is tried. */
 TEST(matchers_catastrophic_pattern_falls_back)

@@ -194,7 +194,8 @@ TEST(push_message_size_limit)
     fix_open(&f, &l);
     wr_t w;
     wr_init(&w);
-    wr_add(&w, "__name__=a_rather_long_metric_name_to_pass_the_limit,job=abcdefghijklmnopqrstuvwxyz",
+    wr_add(&w,
+           "__name__=a_rather_long_metric_name_to_pass_the_limit,job=abcdefghijklmnopqrstuvwxyz",
            NOW, 1);
     storage_push_result_t res;
     push(&f, "t", &w, &res);
