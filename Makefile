@@ -115,7 +115,7 @@ unit: unit-bins
 	$(Q)python3 tests/run_all.py --build $(BUILD) --only unit
 
 conformance: all unit-bins
-	$(Q)python3 tests/run_all.py --build $(BUILD) --only conformance
+	$(Q)python3 tests/run_all.py --build $(BUILD) --only promql
 
 integration: all
 	$(Q)python3 tests/run_all.py --build $(BUILD) --only integration

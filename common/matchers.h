@@ -1,7 +1,8 @@
 /* common/matchers.h - label matchers (=, !=, =~, !~). Regexes are RE2 syntax, fully
- * anchored with `.` matching newlines as Prometheus's ^(?s:re)$, compiled with pcre2 JIT, with fast paths for literals, prefixes
- * (`foo.*`), `.*`, `.+` and alternations of literals (`a|b|c`). A compiled matcher is
- * immutable and may be used from many threads at once (match data is per call). */
+ * anchored with `.` matching newlines, as Prometheus's ^(?s:re)$, compiled with pcre2 JIT,
+ * with fast paths for literals, prefixes (`foo.*`), `.*`, `.+` and alternations of literals
+ * (`a|b|c`). A compiled matcher is immutable and may be used from many threads at once
+ * (match data is per thread). */
 #ifndef HERALD_COMMON_MATCHERS_H
 #define HERALD_COMMON_MATCHERS_H
 #include <stddef.h>
