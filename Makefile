@@ -99,7 +99,7 @@ $(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(LIB)
 
 # ---- run -----------------------------------------------------------------------------------
 run: all
-	$(Q)sh scripts/run.sh
+	$(Q)bash scripts/run.sh
 
 # ---- tests ---------------------------------------------------------------------------------
 # make test: unit tests (plain and under ASan+UBSan), golden/conformance, integration.

@@ -196,7 +196,8 @@ static int parse_legacy(arena_t *a, const am_ynode_t *n, int is_re, matcher_t **
         if (!labels_is_valid_name(n->keys[i], strlen(n->keys[i]))) {
             return err_set(err, ERR_BAD_DATA, "invalid label name %s", n->keys[i]);
         }
-        matcher_t *m = matcher_new_arena(a, is_re ? MATCH_RE : MATCH_EQ, n->keys[i], v, err);
+        matcher_t *m = matcher_new_arena_flags(a, is_re ? MATCH_RE : MATCH_EQ, n->keys[i], v,
+                                               MATCHER_AM_REGEX, err);
         if (m == NULL) {
             return -1;
         }

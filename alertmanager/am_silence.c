@@ -57,7 +57,8 @@ am_silence_t *am__silence_new(const am_smatcher_t *ms, size_t n, err_t *err)
                     ms[i].name);
             goto fail;
         }
-        s->compiled[i] = matcher_new(smatcher_type(&ms[i]), ms[i].name, ms[i].value, &e);
+        s->compiled[i] = matcher_new_flags(smatcher_type(&ms[i]), ms[i].name, ms[i].value,
+                                         MATCHER_AM_REGEX, &e);
         if (s->compiled[i] == NULL) {
             err_set(err, ERR_BAD_DATA, "invalid label matcher %zu: invalid regular expression "
                                        "\"%s\": %s",
