@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "alertmanager/alertmanager.h"
-#include "common/daemon.h"
+#include "config/daemon.h"
 #include "common/log.h"
 
 static void am_stop(void *arg)

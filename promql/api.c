@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/daemon.h"
+#include "config/daemon.h"
 #include "common/jsonw.h"
 #include "common/mem.h"
 #include "common/timeutil.h"

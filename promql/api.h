@@ -30,7 +30,7 @@ promql_api_t *promql_api_register(http_server_t *srv, promql_api_queryable_fn fn
                                   const promql_api_opts_t *opts, err_t *err);
 void promql_api_free(promql_api_t *api); /* NULL is a no-op */
 
-/* herald-promd module (common/daemon.h): registers the query API over the tenant TSDBs of
+/* herald-promd module (config/daemon.h): registers the query API over the tenant TSDBs of
  * the "tsdb" module (storage_module_registry), so it must come after that module, and frees
  * it at stop. Declared with an opaque daemon type to keep this header light. */
 struct daemon;

@@ -1,10 +1,10 @@
 /* ruler/ruler_module.h - the ruler as a module of herald-promd / herald-logd
- * (common/daemon.h): config keys to options, start, routes, stop.
+ * (config/daemon.h): config keys to options, start, routes, stop.
  * Thread-safety: called from the daemon's start thread only; the ruler it
  * starts is thread-safe (ruler/ruler.h). */
 #ifndef HERALD_RULER_RULER_MODULE_H
 #define HERALD_RULER_RULER_MODULE_H
-#include "common/daemon.h"
+#include "config/daemon.h"
 #include "config/config.h"
 #include "ruler/ruler.h"
 

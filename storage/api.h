@@ -21,7 +21,7 @@ storage_api_t *storage_api_register(http_server_t *s, tsdb_registry_t *reg,
 void storage_api_set_limits(storage_api_t *api, const storage_limits_t *limits); /* reload */
 void storage_api_free(storage_api_t *api); /* NULL is a no-op */
 
-/* herald-promd module (common/daemon.h): maps blocks_storage.* and limits.* to the TSDB and
+/* herald-promd module (config/daemon.h): maps blocks_storage.* and limits.* to the TSDB and
  * the push limits, opens the registry, registers the routes, reloads limits on SIGHUP and
  * closes everything at stop. Declared with an opaque daemon type to keep this header light. */
 struct daemon;

@@ -7,7 +7,7 @@
  * stop, both before/after the HTTP server runs, hence no lock. */
 #include <stdlib.h>
 
-#include "common/daemon.h"
+#include "config/daemon.h"
 #include "storage/api.h"
 
 static struct {

@@ -1,7 +1,7 @@
 /* herald-alertd - the multi-tenant Alertmanager alone (port 9093), the same module that
- * herald-promd embeds. This file only lists the modules; common/daemon.c runs them. */
+ * herald-promd embeds. This file only lists the modules; config/daemon.c runs them. */
 #include "alertmanager/alertmanager.h"
-#include "common/daemon.h"
+#include "config/daemon.h"
 
 /* Modules, in start order; add one line per module, e.g. {"alertmanager", am_module_init}. */
 static const daemon_module_t modules[] = {

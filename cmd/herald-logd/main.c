@@ -1,7 +1,7 @@
 /* herald-logd - the logs daemon (Grafana Loki compatible, port 3100): log push, log store,
- * LogQL query API and the LogQL ruler. This file only lists the modules; common/daemon.c
+ * LogQL query API and the LogQL ruler. This file only lists the modules; config/daemon.c
  * runs them. */
-#include "common/daemon.h"
+#include "config/daemon.h"
 #include "ruler/ruler_module.h"
 
 /* Modules, in start order. Each init registers its routes on daemon_http(d) and its stop

@@ -1,8 +1,8 @@
 /* herald-promd - the metrics daemon (Grafana Mimir compatible, port 9009): remote-write
  * ingest, metrics store, Prometheus query API, PromQL ruler and the multi-tenant
- * Alertmanager. This file only lists the modules; common/daemon.c runs them. */
+ * Alertmanager. This file only lists the modules; config/daemon.c runs them. */
 #include "alertmanager/alertmanager.h"
-#include "common/daemon.h"
+#include "config/daemon.h"
 #include "promql/api.h"
 #include "ruler/ruler_module.h"
 #include "storage/api.h"

@@ -1,15 +1,15 @@
-/* common/daemon.h - what the four herald programs share around their modules: flags and
+/* config/daemon.h - what the four herald programs share around their modules: flags and
  * config loading (-help, -version, a bad config is one line on stderr and exit 1), the log
  * level, the HTTP server with the common routes (/ready, /metrics, /config, POST /-/reload),
  * signals (SIGTERM/SIGINT: stop, exit 0; SIGHUP: reload, keeping the old config on error),
  * and the start/stop order of modules. A main is a module table plus daemon_main().
  *
- * Layering: this is the one file of common/ that uses config/ (the brief puts the shared
- * daemon plumbing here); nothing else in common/ includes it.
+ * Layering: it sits in config/ because it is built on the config snapshot; common/ stays
+ * free of other folders. Modules' *_module_init functions are written against it.
  * Ownership: the daemon owns the HTTP server and the config slot. Thread-safety: accessors
  * may be called from any thread; reloads (SIGHUP, /-/reload) are serialized. */
-#ifndef HERALD_COMMON_DAEMON_H
-#define HERALD_COMMON_DAEMON_H
+#ifndef HERALD_CONFIG_DAEMON_H
+#define HERALD_CONFIG_DAEMON_H
 #include "common/err.h"
 #include "common/http.h"
 #include "config/config.h"

@@ -1,4 +1,4 @@
-/* common/daemon.c - the program skeleton shared by herald-promd, -logd, -alertd and -rulesync
+/* config/daemon.c - the program skeleton shared by herald-promd, -logd, -alertd and -rulesync
  * (see daemon.h).
  *
  * DESIGN: SIGTERM, SIGINT and SIGHUP are blocked before any thread exists, so every thread
@@ -6,7 +6,7 @@
  * async-signal-safety concerns. Reloads come from that thread (SIGHUP) or from an HTTP pool
  * thread (POST /-/reload); reload_mu serializes them. Stop hooks run after the HTTP server
  * has drained, in reverse order of registration, like destructors. */
-#include "common/daemon.h"
+#include "config/daemon.h"
 
 #include <pthread.h>
 #include <signal.h>
