@@ -202,7 +202,6 @@ void am__route_finish(arena_t *a, am_route_t *r); /* computes key/id and sorts m
 /* Group labels of `ls` for this route (heap reference). */
 labels_t *am__route_group_labels(const am_route_t *r, const labels_t *ls);
 /* Go %q quoting of s into out. */
-void am__goquote(buf_t *out, const char *s);
 /* model.LabelSet.String(): {a="b", c="d"} */
 void am__lset_string(const labels_t *ls, buf_t *out);
 /* Alertmanager matcher String(): name="value" */

@@ -110,40 +110,6 @@ labels_t *am__route_group_labels(const am_route_t *r, const labels_t *ls)
     return labels_new(pairs, n, NULL);
 }
 
-void am__goquote(buf_t *out, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    buf_putc(out, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        switch (*p) {
-        case '"':
-            buf_puts(out, "\\\"");
-            break;
-        case '\\':
-            buf_puts(out, "\\\\");
-            break;
-        case '\n':
-            buf_puts(out, "\\n");
-            break;
-        case '\t':
-            buf_puts(out, "\\t");
-            break;
-        case '\r':
-            buf_puts(out, "\\r");
-            break;
-        default:
-            if (*p < 0x20 || *p == 0x7f) {
-                buf_puts(out, "\\x");
-                buf_putc(out, hex[*p >> 4]);
-                buf_putc(out, hex[*p & 15]);
-            } else {
-                buf_putc(out, (char)*p);
-            }
-        }
-    }
-    buf_putc(out, '"');
-}
-
 void am__lset_string(const labels_t *ls, buf_t *out)
 {
     buf_putc(out, '{');
@@ -154,7 +120,7 @@ void am__lset_string(const labels_t *ls, buf_t *out)
         }
         buf_puts(out, l.name);
         buf_putc(out, '=');
-        am__goquote(out, l.value);
+        labels_quote(out, l.value, strlen(l.value));
     }
     buf_putc(out, '}');
 }

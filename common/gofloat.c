@@ -143,7 +143,7 @@ static int round17(const dec_t *d17, int p, int up, dec_t *x)
 {
     const char *d = d17->d;
     int nd = d17->nd;
-    if (p < nd && d[p] == '5' && p + 1 == nd) {
+    if (!up && p < nd && d[p] == '5' && p + 1 == nd) {
         return 0;
     }
     if (p >= nd) {
@@ -179,8 +179,8 @@ static int try_digits(double v, const dec_t *d17, int p, int lopsided, dec_t *x)
     if (parses_to(v, x)) {
         return 1;
     }
-    int rounded_down = p >= d17->nd || d17->d[p] < '5';
-    return lopsided && rounded_down && round17(d17, p, 1, x) && parses_to(v, x);
+    /* one unit above the cut: the neighbour above when rounding went down, else x again */
+    return lopsided && round17(d17, p, 1, x) && parses_to(v, x);
 }
 
 /* Go's shortest digits of finite v >= 0. */

@@ -143,7 +143,7 @@ static void fmt_label_name(buf_t *out, const char *s)
     if (labels_is_valid_name(s, strlen(s))) {
         buf_puts(out, s);
     } else {
-        promql__quote(out, s);
+        labels_quote(out, s, strlen(s));
     }
 }
 
@@ -303,7 +303,7 @@ void promql__format_expr(buf_t *out, const promql_expr_t *e)
         }
         break;
     case NODE_STRING:
-        promql__quote(out, e->u.str);
+        labels_quote(out, e->u.str, strlen(e->u.str));
         break;
     case NODE_VSEL:
         fmt_selector_body(out, e);

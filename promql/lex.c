@@ -308,33 +308,3 @@ char *promql__unquote(arena_t *a, const char *s, size_t n, const char **msg)
     return out;
 }
 
-void promql__quote(buf_t *out, const char *s)
-{
-    buf_putc(out, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        switch (*p) {
-        case '"':
-            buf_puts(out, "\\\"");
-            break;
-        case '\\':
-            buf_puts(out, "\\\\");
-            break;
-        case '\n':
-            buf_puts(out, "\\n");
-            break;
-        case '\t':
-            buf_puts(out, "\\t");
-            break;
-        case '\r':
-            buf_puts(out, "\\r");
-            break;
-        default:
-            if (*p < 0x20 || *p == 0x7f) {
-                buf_printf(out, "\\x%02x", *p);
-            } else {
-                buf_putc(out, (char)*p);
-            }
-        }
-    }
-    buf_putc(out, '"');
-}

@@ -67,7 +67,6 @@ void promql__lex_init(promql__lexer_t *lx, const char *q);
 promql__tok_t promql__lex_next(promql__lexer_t *lx);
 /* Go-style unquoting of a "..." '...' or `...` literal; NULL + *msg on a bad escape. */
 char *promql__unquote(arena_t *a, const char *s, size_t n, const char **msg);
-void promql__quote(buf_t *out, const char *s); /* Go %q */
 void promql__pos_linecol(const char *q, int pos, int *line, int *col);
 
 /* ---- AST ------------------------------------------------------------------------------- */
