@@ -31,14 +31,15 @@ void jsonw_raw(jsonw_t *w, const char *json); /* pre-encoded value */
  * insertion order, reals with jsonw_double, strings escaped as jsonw_str. */
 struct json_t;
 void jsonw_json(jsonw_t *w, const struct json_t *v);
-/* Prometheus sample timestamp: unix seconds with up to 3 decimals, trailing zeros trimmed,
- * as a JSON number (1435781451.781, 1.5, 100). */
+/* Prometheus sample timestamp as jsonutil.MarshalTimestamp writes it: unix seconds, then
+ * '.' and the milliseconds padded to 3 digits unless they are 0, as a JSON number
+ * (1435781451.781, 1.500, 1.050, 100, -1.500). */
 void jsonw_prom_time(jsonw_t *w, int64_t ms);
 
-/* Formats a sample value as Prometheus 2.x's API does: Go's strconv.FormatFloat(v, 'f', -1,
- * 64), the shortest fixed-notation form that round-trips (1e21 -> "1000000000000000000000",
- * 1e-7 -> "0.0000001", -0 -> "-0"); NaN -> "NaN", +Inf -> "+Inf", -Inf -> "-Inf". Writes at
- * most n-1 bytes plus NUL; returns the full length (at most 330: size `out` for that). */
+/* Formats a sample value as Prometheus 2.x's API does: gofloat_prom (common/gofloat.h), i.e.
+ * Go's strconv.FormatFloat(v, 'f', -1, 64) (1e21 -> "1000000000000000000000", 1e-7 ->
+ * "0.0000001", -0 -> "-0"); NaN -> "NaN", +Inf -> "+Inf", -Inf -> "-Inf". Writes at most
+ * n-1 bytes plus NUL; returns the full length (at most 330: size `out` for that). */
 size_t prom_float_format(double v, char *out, size_t n);
 
 #endif

@@ -11,7 +11,6 @@
  * so _count always equals the +Inf bucket. Process metrics (process_*) are registered with
  * the registry, read from /proc at scrape time, as the Go client does by default. */
 #include <dirent.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -22,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/gofloat.h"
 #include "common/hashmap.h"
 #include "common/mem.h"
 #include "common/metrics.h"
@@ -366,30 +366,9 @@ void metric_delete_by_first_label(metric_t *m, const char *value)
 
 /* ---- exposition ---------------------------------------------------------------------- */
 
-/* Go's strconv.FormatFloat(v, 'g', -1, 64), with Prometheus' +Inf/-Inf/NaN. */
 void metrics_format_float(double v, char *out, size_t n)
 {
-    if (isnan(v)) {
-        snprintf(out, n, "NaN");
-        return;
-    }
-    if (isinf(v)) {
-        snprintf(out, n, v > 0 ? "+Inf" : "-Inf");
-        return;
-    }
-    int prec = 1;
-    for (; prec < 17; prec++) { /* fewest significant digits that read back exactly */
-        snprintf(out, n, "%.*e", prec - 1, v);
-        if (strtod(out, NULL) == v) {
-            break;
-        }
-    }
-    snprintf(out, n, "%.*e", prec - 1, v);
-    int exp10 = atoi(strchr(out, 'e') + 1);
-    if (exp10 >= -4 && exp10 < 6) { /* Go switches to exponents at 1e+06 and 1e-05 */
-        int decimals = prec - 1 - exp10;
-        snprintf(out, n, "%.*f", decimals > 0 ? decimals : 0, v);
-    }
+    gofloat_format(v, 'g', -1, out, n);
 }
 
 static void write_escaped(buf_t *out, const char *s, int quote)

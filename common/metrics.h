@@ -39,8 +39,8 @@ double metric_get(metric_t *m, ...); /* current value (tests); histogram: count 
 
 /* Writes every family, sorted by name, in the text exposition format. */
 void metrics_write(buf_t *out);
-/* A sample value as the exposition writes it: Go's strconv.FormatFloat(v, 'g', -1, 64)
- * (1e+06, 0.25, 1.5e-05) and +Inf, -Inf, NaN. */
+/* A sample value as the exposition writes it: Go's strconv.FormatFloat(v, 'g', -1, 64) by
+ * gofloat_format (1e+06, 0.25, 1.5e-05) and +Inf, -Inf, NaN. */
 void metrics_format_float(double v, char *out, size_t n);
 
 #endif

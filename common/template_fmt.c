@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/gofloat.h"
 #include "common/template_int.h"
 
 /* ---- time layouts --------------------------------------------------------------------- */
@@ -434,7 +435,7 @@ static void fmt_float(buf_t *out, const spec_t *sp, double f)
     if (f >= 0 && !(f != f) && (sp->plus || sp->space)) {
         buf_putc(&b, sp->plus ? '+' : ' ');
     }
-    tv_format_float(f, verb, prec, &b);
+    gofloat_append(&b, f, verb, prec);
     if (b.data[0] == '+' && b.data[1] == 'I' && !sp->plus) {
         memmove(b.data, b.data + 1, b.len--); /* +Inf prints as "+Inf" only with '+' */
     }

@@ -115,7 +115,7 @@ void tv_print(tv_t v, buf_t *out);
 void tv_sprint(const tv_t *args, size_t n, int ln, buf_t *out);
 /* fmt.Sprintf: Go verbs, flags, width, precision, %!x(...) for misuse. */
 void tv_sprintf(const char *fmt, size_t fmt_n, const tv_t *args, size_t n, buf_t *out);
-/* Go's strconv.FormatFloat(f, fmtc, prec, 64) for fmtc in e E f g G; prec -1 = shortest. */
+/* gofloat_append (Go's strconv.FormatFloat(f, fmtc, prec, 64)), for template_util.c. */
 void tv_format_float(double f, char fmtc, int prec, buf_t *out);
 /* time.Time.String() / Format(layout) with Go reference-time layouts. */
 void tv_time_format(tv_t t, const char *layout, buf_t *out);

@@ -1,10 +1,10 @@
 /* common/template_value.c - the template value model: constructors, truth, Go type names,
  * conversion from JSON, and printing as Go's fmt prints (%v of numbers, lists, maps). */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/gofloat.h"
 #include "common/template_int.h"
 
 tv_t tv_nil(void)
@@ -223,134 +223,11 @@ tv_t tv_from_json(arena_t *a, const json_t *j)
     }
 }
 
-/* ---- floats as strconv.FormatFloat ---------------------------------------------------- */
-
-/* Decimal digits of |f|: digits[0..nd) with the point after `dp` digits. prec < 0: the
- * shortest that round-trips; else rounded to `prec` significant digits. */
-static void float_digits(double f, int prec, char *digits, int *nd, int *dp)
-{
-    char tmp[400];
-    f = fabs(f);
-    if (f == 0) {
-        digits[0] = '0';
-        *nd = 1;
-        *dp = 1;
-        if (prec >= 0) {
-            *nd = 0; /* zero has no significant digits; callers pad */
-            *dp = 0;
-        }
-        return;
-    }
-    if (prec < 0) {
-        for (int p = 1; p <= 17; p++) {
-            snprintf(tmp, sizeof(tmp), "%.*e", p - 1, f);
-            if (strtod(tmp, NULL) == f) {
-                break;
-            }
-        }
-    } else {
-        snprintf(tmp, sizeof(tmp), "%.*e", prec > 0 ? prec - 1 : 0, f);
-    }
-    char *e = strchr(tmp, 'e');
-    int exp10 = atoi(e + 1);
-    int n = 0;
-    for (char *c = tmp; c < e; c++) {
-        if (*c != '.') {
-            digits[n++] = *c;
-        }
-    }
-    while (n > 1 && digits[n - 1] == '0') {
-        n--;
-    }
-    *nd = n;
-    *dp = exp10 + 1;
-}
-
-static void put_exp(buf_t *out, char e, int exp)
-{
-    buf_printf(out, "%c%c%02d", e, exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
-}
-
-/* %e with `prec` fractional digits from digits/nd/dp. */
-static void fmt_e(buf_t *out, const char *d, int nd, int dp, int prec, char e)
-{
-    buf_putc(out, nd > 0 ? d[0] : '0');
-    if (prec > 0) {
-        buf_putc(out, '.');
-        for (int i = 1; i <= prec; i++) {
-            buf_putc(out, i < nd ? d[i] : '0');
-        }
-    }
-    put_exp(out, e, nd == 0 ? 0 : dp - 1);
-}
-
-static void fmt_f(buf_t *out, const char *d, int nd, int dp, int prec)
-{
-    if (dp > 0) {
-        for (int i = 0; i < dp; i++) {
-            buf_putc(out, i < nd ? d[i] : '0');
-        }
-    } else {
-        buf_putc(out, '0');
-    }
-    if (prec > 0) {
-        buf_putc(out, '.');
-        for (int i = 0; i < prec; i++) {
-            int j = dp + i;
-            buf_putc(out, j >= 0 && j < nd ? d[j] : '0');
-        }
-    }
-}
+/* ---- floats: common/gofloat.c ----------------------------------------------------------- */
 
 void tv_format_float(double f, char fmtc, int prec, buf_t *out)
 {
-    if (isnan(f)) {
-        buf_puts(out, "NaN");
-        return;
-    }
-    if (isinf(f)) {
-        buf_puts(out, f > 0 ? "+Inf" : "-Inf");
-        return;
-    }
-    if (signbit(f)) {
-        buf_putc(out, '-');
-    }
-    char lower = (char)(fmtc | 0x20);
-    if (prec >= 0 && (lower == 'e' || lower == 'f')) {
-        /* C rounds the exact binary value to nearest-even, as Go does */
-        char tmp[400];
-        snprintf(tmp, sizeof(tmp), lower == 'f' ? "%.*f" : fmtc == 'E' ? "%.*E" : "%.*e",
-                 prec > 300 ? 300 : prec, fabs(f));
-        buf_puts(out, tmp);
-        return;
-    }
-    char d[400];
-    int nd, dp, shortest = prec < 0;
-    int dprec = lower == 'g' && prec == 0 ? 1 : prec;
-    float_digits(f, dprec, d, &nd, &dp);
-    if (f == 0 && !shortest) {
-        dp = 1;
-    }
-    if (lower == 'e') {
-        fmt_e(out, d, nd, dp, nd - 1, fmtc == 'E' ? 'E' : 'e');
-    } else if (lower == 'f') {
-        fmt_f(out, d, nd, dp, nd - dp > 0 ? nd - dp : 0);
-    } else {
-        int p = shortest ? nd : dprec;
-        int eprec = p;
-        if (eprec > nd && nd >= dp) {
-            eprec = nd;
-        }
-        if (shortest) {
-            eprec = 6;
-        }
-        int exp = dp - 1;
-        if (exp < -4 || exp >= eprec) {
-            fmt_e(out, d, nd, dp, (p > nd ? nd : p) - 1, fmtc == 'G' ? 'E' : 'e');
-        } else {
-            fmt_f(out, d, nd, dp, ((p > dp ? nd : p) - dp) > 0 ? (p > dp ? nd : p) - dp : 0);
-        }
-    }
+    gofloat_append(out, f, fmtc, prec);
 }
 
 /* ---- durations and times -------------------------------------------------------------- */
@@ -450,7 +327,7 @@ void tv_print(tv_t v, buf_t *out)
         buf_printf(out, "%lld", (long long)v.u.i);
         break;
     case TV_FLOAT:
-        tv_format_float(v.u.f, 'g', -1, out);
+        gofloat_append(out, v.u.f, 'g', -1);
         break;
     case TV_STRING:
         buf_append(out, v.u.s.p, v.u.s.n);

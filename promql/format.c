@@ -60,62 +60,9 @@ int promql__is_setop(promql__tok_kind_t k)
     return k == TOK_AND || k == TOK_OR || k == TOK_UNLESS;
 }
 
-/* Go strconv.FormatFloat(v, 'f', -1, 64): shortest round-trip digits, no exponent. */
 void promql__fmt_float(buf_t *out, double v)
 {
-    if (isnan(v)) {
-        buf_puts(out, "NaN");
-        return;
-    }
-    if (isinf(v)) {
-        buf_puts(out, v > 0 ? "+Inf" : "-Inf");
-        return;
-    }
-    /* A value whose shortest form has k <= 15 digits prints at 15 digits as those k digits
-     * and zeros (its error is far below half a unit in the 15th digit), so 15, 16 and 17
-     * digits, trailing zeros dropped, give the shortest round-trip form in <= 3 tries. */
-    char e[40];
-    /* subnormals carry fewer digits: search them from the start */
-    for (int prec = fabs(v) < 2.2250738585072014e-308 ? 0 : 14; prec <= 16; prec++) {
-        snprintf(e, sizeof(e), "%.*e", prec, v);
-        if (strtod(e, NULL) == v) {
-            break;
-        }
-    }
-    /* e = [-]d.ddde[+-]xx: rebuild in fixed notation */
-    const char *s = e;
-    if (*s == '-') {
-        buf_putc(out, '-');
-        s++;
-    }
-    char digits[40];
-    size_t nd = 0;
-    const char *x = s;
-    for (; *x != 'e'; x++) {
-        if (*x != '.') {
-            digits[nd++] = *x;
-        }
-    }
-    int exp10 = atoi(x + 1);
-    while (nd > 1 && digits[nd - 1] == '0') {
-        nd--;
-    }
-    int point = exp10 + 1; /* digits before the decimal point */
-    if (point <= 0) {
-        buf_puts(out, "0.");
-        for (int i = 0; i < -point; i++) {
-            buf_putc(out, '0');
-        }
-        buf_append(out, digits, nd);
-        return;
-    }
-    for (int i = 0; i < point; i++) {
-        buf_putc(out, (size_t)i < nd ? digits[i] : '0');
-    }
-    if ((size_t)point < nd) {
-        buf_putc(out, '.');
-        buf_append(out, digits + point, nd - (size_t)point);
-    }
+    gofloat_append(out, v, 'f', -1);
 }
 
 static void fmt_duration(buf_t *out, int64_t ms)

@@ -188,7 +188,7 @@ const char *promql__tok_op_text(promql__tok_kind_t k);
 int promql__is_comparison(promql__tok_kind_t k);
 int promql__is_setop(promql__tok_kind_t k);
 void promql__format_expr(buf_t *out, const promql_expr_t *e);
-/* Go strconv.FormatFloat(v, 'f', -1, 64); NaN, +Inf, -Inf spelled as Prometheus. */
+/* Go strconv.FormatFloat(v, 'f', -1, 64) by common/gofloat.c; NaN, +Inf, -Inf. */
 void promql__fmt_float(buf_t *out, double v);
 
 /* Open-addressing map from 64-bit keys to indexes, arena-backed (grouping, matching). */
