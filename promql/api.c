@@ -26,31 +26,11 @@ struct promql_api {
 
 #define MAX_POINTS 11000
 
-/* Prometheus' MarshalTimestamp: seconds, then '.' and the milliseconds zero-padded to 3. */
-static void write_time(jsonw_t *w, int64_t ms)
-{
-    char b[48];
-    int neg = ms < 0;
-    uint64_t u = neg ? (uint64_t)(-(ms + 1)) + 1 : (uint64_t)ms;
-    if (u % 1000 != 0) {
-        snprintf(b, sizeof(b), "%s%llu.%03llu", neg ? "-" : "", (unsigned long long)(u / 1000),
-                 (unsigned long long)(u % 1000));
-    } else {
-        snprintf(b, sizeof(b), "%s%llu", neg ? "-" : "", (unsigned long long)(u / 1000));
-    }
-    jsonw_raw(w, b);
-}
-
-static void write_point(jsonw_t *w, int64_t t, double v, buf_t *tmp)
+static void write_point(jsonw_t *w, int64_t t, double v)
 {
     jsonw_arr_begin(w);
-    write_time(w, t);
-    /* the same text as jsonw_prom_float (Go's 'f', -1), with the engine's faster formatter */
-    buf_reset(tmp);
-    buf_putc(tmp, '"');
-    promql__fmt_float(tmp, v);
-    buf_putc(tmp, '"');
-    jsonw_raw(w, tmp->data);
+    jsonw_prom_time(w, t);
+    jsonw_prom_float(w, v);
     jsonw_arr_end(w);
 }
 
@@ -65,18 +45,18 @@ static void write_metric(jsonw_t *w, const labels_t *ls)
     jsonw_obj_end(w);
 }
 
-static void write_result(jsonw_t *w, const promql_result_t *r, size_t limit, buf_t *tmp)
+static void write_result(jsonw_t *w, const promql_result_t *r, size_t limit)
 {
     jsonw_key(w, "resultType");
     jsonw_str(w, promql_type_name(r->type));
     jsonw_key(w, "result");
     switch (r->type) {
     case PROMQL_TYPE_SCALAR:
-        write_point(w, r->t, r->scalar, tmp);
+        write_point(w, r->t, r->scalar);
         return;
     case PROMQL_TYPE_STRING:
         jsonw_arr_begin(w);
-        write_time(w, r->t);
+        jsonw_prom_time(w, r->t);
         jsonw_str(w, r->str);
         jsonw_arr_end(w);
         return;
@@ -87,7 +67,7 @@ static void write_result(jsonw_t *w, const promql_result_t *r, size_t limit, buf
             jsonw_key(w, "metric");
             write_metric(w, r->vec[i].labels);
             jsonw_key(w, "value");
-            write_point(w, r->vec[i].t, r->vec[i].v, tmp);
+            write_point(w, r->vec[i].t, r->vec[i].v);
             jsonw_obj_end(w);
         }
         jsonw_arr_end(w);
@@ -101,7 +81,7 @@ static void write_result(jsonw_t *w, const promql_result_t *r, size_t limit, buf
             jsonw_key(w, "values");
             jsonw_arr_begin(w);
             for (size_t k = 0; k < r->mat[i].n_points; k++) {
-                write_point(w, r->mat[i].points[k].t, r->mat[i].points[k].v, tmp);
+                write_point(w, r->mat[i].points[k].t, r->mat[i].points[k].v);
             }
             jsonw_arr_end(w);
             jsonw_obj_end(w);
@@ -139,10 +119,7 @@ static void reply_result(http_req_t *req, const promql_result_t *r, size_t limit
     jsonw_str(w, "success");
     jsonw_key(w, "data");
     jsonw_obj_begin(w);
-    buf_t tmp;
-    buf_init(&tmp);
-    write_result(w, r, limit > 0 ? limit : (size_t)-1, &tmp);
-    buf_fini(&tmp);
+    write_result(w, r, limit > 0 ? limit : (size_t)-1);
     jsonw_obj_end(w);
     write_strings(w, "warnings", r->warnings, r->n_warnings, trunc);
     write_strings(w, "infos", r->infos, r->n_infos, NULL);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/gofloat.h"
 #include "common/timeutil.h"
 #include "promql/promql_int.h"
 
