@@ -20,12 +20,18 @@ static const char *efield(const am_integration_t *in, const char *name)
     return i >= 0 ? in->fields[i] : NULL;
 }
 
-static int expand(const am_config_t *c, const json_t *data, const char *text, buf_t *out,
-                  err_t *err)
+/* Headers and the text part go through text/template, the HTML part through html/template
+ * (every printed value escaped for its HTML context), as Alertmanager's ExecuteTextString and
+ * ExecuteHTMLString do. */
+static int expand(const am_config_t *c, const json_t *data, const char *text, int is_html,
+                  buf_t *out, err_t *err)
 {
     buf_puts(out, "");
     if (text == NULL || text[0] == '\0') {
         return 0;
+    }
+    if (is_html) {
+        return tmpl_am_expand_html(c->tmpl, text, data, NULL, out, err);
     }
     return tmpl_am_expand(c->tmpl, text, data, NULL, out, err);
 }
@@ -99,7 +105,7 @@ static int write_headers(const am_integration_t *in, const am_config_t *c, const
             continue;
         }
         buf_reset(&v);
-        if (expand(c, data, h->value, &v, err) < 0) {
+        if (expand(c, data, h->value, 0, &v, err) < 0) {
             buf_fini(&v);
             return -1;
         }
@@ -135,14 +141,14 @@ int am__email_format(const am_integration_t *in, const am_config_t *c, const am_
     buf_printf(m, "Date: %s\r\nContent-Type: multipart/alternative;  boundary=%s\r\n"
                   "MIME-Version: 1.0\r\n\r\n",
                date, boundary);
-    if (expand(c, j, efield(in, "text"), &body, err) < 0) {
+    if (expand(c, j, efield(in, "text"), 0, &body, err) < 0) {
         goto done;
     }
     if (body.len > 0) {
         add_part(m, boundary, "text/plain", body.data);
     }
     buf_reset(&body);
-    if (expand(c, j, efield(in, "html"), &body, err) < 0) {
+    if (expand(c, j, efield(in, "html"), 1, &body, err) < 0) {
         goto done;
     }
     if (body.len > 0) {

@@ -2,17 +2,22 @@
  *
  * DESIGN: a value becomes decimal digits d[0..nd) with the decimal point after dp of them
  * (Go's decimalSlice; zero has nd = dp = 0), then is laid out by Go's fmtE / fmtF / %g rules.
- * Shortest digits come from the cheapest exact method that applies:
+ * Shortest digits come from the cheapest exact method that applies, in this order:
  *   1. integers below 2^53: their own digits (every integer there is its own double, so no
  *      shorter string can parse back to it);
- *   2. short decimals (0.1, 42.25): the smallest k with v == m / 10^k for an integer
+ *   2. short decimals (0.25, 42.125): the smallest k <= 3 with v == m / 10^k for an integer
  *      m < 2^53 - m and 10^k are exact doubles and the division is correctly rounded, so the
  *      test is exact and m * 10^-k is the shortest form;
- *   3. otherwise one correctly rounded 17-digit print (always enough), whose roundings to 15
- *      and 16 digits are tried with strtod. A normal double whose shortest form has at most
- *      15 digits shows it in its 15-digit rounding (DBL_DIG). At a power of two the interval
- *      that rounds to v is lopsided, so the neighbour above is tried too, as Go's Ryu does.
- *      Subnormals, with fewer bits, are searched from 1 digit up.
+ *   3. 1e-5 <= v < 2^53 (nearly every sample value): v * 10^k scaled to 17 integer digits in
+ *      exact 128-bit arithmetic; the two 15-, 16-, then 17-digit neighbours of v are tested
+ *      against v's rounding interval (half an ulp each side, a quarter ulp below a power of
+ *      two, bounds included when the mantissa is even, as strtod's ties-to-even decides) and
+ *      the closer that fits wins, as Go's Ryu picks. The interval is narrower than one unit
+ *      of the 15th digit, so a form of 15 digits or fewer shows up as a 15-digit neighbour;
+ *   4. the rest (tiny, huge, subnormal): method 2 up to k = 22, else one correctly rounded
+ *      17-digit print (always enough) whose 15- and 16-digit roundings, and at a power of
+ *      two the neighbour above, are tried with strtod. Subnormals, with fewer bits, are
+ *      searched from 1 digit up.
  * Fixed precisions round the exact binary value half-to-even, which glibc's printf does too,
  * so 'e' and 'f' print with snprintf and 'g' takes its digits from "%.*e". */
 #include "common/gofloat.h"
@@ -85,12 +90,14 @@ static void from_u64(dec_t *x, uint64_t m, int k)
     trim_zeros(x);
 }
 
-/* Methods 1 and 2 of the DESIGN note for v > 0; 0 when neither applies. */
-static int exact_short(double v, dec_t *x)
-{
-    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+static const double pow10_dbl[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                    1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                    1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* Method 1 of the DESIGN note for v > 0, then method 2 for k in [1, k_max]; 0 when neither
+ * applies. */
+static int exact_short(double v, int k_max, dec_t *x)
+{
     if (v < 9007199254740992.0 && v == (double)(uint64_t)v) {
         from_u64(x, (uint64_t)v, 0);
         return 1;
@@ -98,12 +105,12 @@ static int exact_short(double v, dec_t *x)
     if (v < DBL_MIN) {
         return 0;
     }
-    for (int k = 1; k < (int)(sizeof(pow10) / sizeof(pow10[0])); k++) {
-        double m = nearbyint(v * pow10[k]);
+    for (int k = 1; k <= k_max; k++) {
+        double m = nearbyint(v * pow10_dbl[k]);
         if (m >= 9007199254740992.0) {
             break;
         }
-        if (m > 0 && m / pow10[k] == v) {
+        if (m > 0 && m / pow10_dbl[k] == v) {
             from_u64(x, (uint64_t)m, k);
             return 1;
         }
@@ -183,18 +190,139 @@ static int try_digits(double v, const dec_t *d17, int p, int lopsided, dec_t *x)
     return lopsided && round17(d17, p, 1, x) && parses_to(v, x);
 }
 
+/* 15, or 16 when no form of 15 digits or fewer can parse back to the normal double whose
+ * 17 digits are d17. v is within half an ulp (< 11.2 units of the 17th digit, as 2^-53 *
+ * 10^17 < 11.2) of such a form, which is a multiple of 100 units; d17 is within 0.5 units
+ * of v. So the last two digits of d17 lie within 12 of a multiple of 100, else 16. */
+static int first_candidate(const dec_t *d17)
+{
+    int last2 = (d17->nd > 15 ? d17->d[15] - '0' : 0) * 10 + (d17->nd > 16 ? d17->d[16] - '0' : 0);
+    return last2 >= 12 && last2 <= 88 ? 16 : 15;
+}
+
+/* ---- exact 128-bit path for 1e-5 <= v < 2^53 ------------------------------------------ */
+
+typedef unsigned __int128 u128;
+
+/* v = m * 2^-E with 2^52 <= m < 2^53 scaled by 10^k: N = m * 10^k, so v * 10^k = N / 2^E.
+ * With k <= 21 and E <= 70 every product below stays under 2^128. */
+typedef struct {
+    u128 n, ulp; /* N, and one ulp of v in N's units (10^k) */
+    int e_shift; /* E */
+    int exp10;   /* 10^exp10 <= v < 10^(exp10 + 1) */
+    int even, lopsided;
+} scaled_t;
+
+static const uint64_t pow10_u64[] = {1ULL,
+                                     10ULL,
+                                     100ULL,
+                                     1000ULL,
+                                     10000ULL,
+                                     100000ULL,
+                                     1000000ULL,
+                                     10000000ULL,
+                                     100000000ULL,
+                                     1000000000ULL,
+                                     10000000000ULL,
+                                     100000000000ULL,
+                                     1000000000000ULL,
+                                     10000000000000ULL,
+                                     100000000000000ULL,
+                                     1000000000000000ULL,
+                                     10000000000000000ULL,
+                                     100000000000000000ULL,
+                                     1000000000000000000ULL,
+                                     10000000000000000000ULL};
+
+static u128 pow10_u128(int k)
+{
+    return k <= 19 ? pow10_u64[k] : (u128)pow10_u64[19] * pow10_u64[k - 19];
+}
+
+/* Fills s for v in [1e-5, 2^53); 0 outside that range. exp10 is found by scaling to 17
+ * integer digits: the truncation N >> E must lie in [10^16, 10^17). */
+static int scale(double v, scaled_t *s)
+{
+    if (!(v >= 1e-5 && v < 9007199254740992.0)) {
+        return 0;
+    }
+    int e2;
+    uint64_t m = (uint64_t)ldexp(frexp(v, &e2), 53);
+    s->e_shift = 53 - e2;
+    s->even = (m & 1) == 0;
+    s->lopsided = m == (1ULL << 52);
+    s->exp10 = ((e2 - 1) * 1233) >> 12; /* floor((e2 - 1) * log10(2)): at most one too low */
+    for (int tries = 0; tries < 3; tries++) {
+        int k = 16 - s->exp10;
+        if (k < 1 || k > 21) {
+            return 0;
+        }
+        s->ulp = pow10_u128(k);
+        s->n = (u128)m * s->ulp;
+        u128 t = s->n >> s->e_shift;
+        if (t >= pow10_u64[17]) {
+            s->exp10++;
+        } else if (t < pow10_u64[16]) {
+            s->exp10--;
+        } else {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Does c (in units of the 17th digit) parse back to v? Its distance to v, doubled, must
+ * stay within one ulp (half an ulp each side; a quarter below a power of two), the bound
+ * itself included when m is even, as strtod's ties-to-even rounding decides. */
+static int within(const scaled_t *s, uint64_t c, u128 *dist)
+{
+    u128 cs = (u128)c << s->e_shift;
+    int below = cs < s->n;
+    u128 d = below ? s->n - cs : cs - s->n;
+    u128 lim = s->ulp;
+    u128 d2 = below && s->lopsided ? 4 * d : 2 * d;
+    *dist = d;
+    return s->even ? d2 <= lim : d2 < lim;
+}
+
+/* Shortest digits through the exact 128-bit arithmetic; 0 when v is out of its range. */
+static int shortest_exact(double v, dec_t *x)
+{
+    scaled_t s;
+    if (!scale(v, &s)) {
+        return 0;
+    }
+    uint64_t t17 = (uint64_t)(s.n >> s.e_shift);
+    for (int p = 15; p <= 17; p++) {
+        uint64_t unit = pow10_u64[17 - p];
+        uint64_t lo = t17 / unit * unit, hi = lo + unit;
+        u128 dlo, dhi;
+        int ok_lo = within(&s, lo, &dlo), ok_hi = within(&s, hi, &dhi);
+        if (!ok_lo && !ok_hi) {
+            continue; /* p = 17 always has one: the interval is wider than one unit */
+        }
+        /* the closer; on an exact tie the even last digit, as Go's rounding does */
+        int pick_hi = !ok_lo || (ok_hi && (dhi < dlo || (dhi == dlo && (lo / unit) % 2 == 1)));
+        from_u64(x, (pick_hi ? hi : lo) / unit, p - 1 - s.exp10);
+        return 1;
+    }
+    return 0;
+}
+
 /* Go's shortest digits of finite v >= 0. */
 static void shortest(double v, dec_t *x)
 {
     x->nd = x->dp = 0;
-    if (v == 0 || exact_short(v, x)) {
+    /* the few-decimals loop is the cheapest for counters and 0.25; exact_short up to 10^-22
+     * then covers short decimals outside shortest_exact's range (1e-7) */
+    if (v == 0 || exact_short(v, 3, x) || shortest_exact(v, x) || exact_short(v, 22, x)) {
         return;
     }
     dec_t d17;
     print_digits(v, 17, &d17);
     int e2;
     int lopsided = frexp(v, &e2) == 0.5 && v >= DBL_MIN; /* a power of two */
-    for (int p = v >= DBL_MIN ? 15 : 1; p < 17; p++) {
+    for (int p = v >= DBL_MIN ? first_candidate(&d17) : 1; p < 17; p++) {
         if (try_digits(v, &d17, p, lopsided, x)) {
             return;
         }

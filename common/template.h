@@ -58,7 +58,8 @@ int tmpl_parse(tmpl_t *t, const char *name, const char *text, err_t *err);
 /* Adds herald's copy of Alertmanager 0.25's default.tmpl (`__subject`, `__description`,
  * `__text_alert_list`, `slack.default.*`, `pagerduty.default.*`, `email.default.subject`,
  * `opsgenie.default.*`, `wechat.default.*`, `victorops.default.*`, `pushover.default.*`,
- * `sns.default.*`, `telegram.default.*`, `discord.default.*`, `webex.default.*`, ...).
+ * `sns.default.*`, `telegram.default.*`, `discord.default.*`, `webex.default.*`, ...), and
+ * herald's own `email.default.html` (not Alertmanager's markup).
  * Call it before the user's files, as Alertmanager does, so user definitions win. */
 int tmpl_add_am_defaults(tmpl_t *t, err_t *err);
 /* 1 if a template called `name` is defined (with a non-empty body or by {{define}}). */

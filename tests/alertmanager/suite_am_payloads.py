@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Notification bodies against Alertmanager 0.25: the same group sent by herald-alertd and
 by Debian's prometheus-alertmanager to Slack and PagerDuty receivers on a local HTTP sink
-(bodies compared byte for byte) and to an email receiver on a local SMTP server (subject and
-text body compared). Last line: "N passed, N failed"."""
+(bodies compared byte for byte) and to an email receiver on a local SMTP server (subject, text
+body and an HTML body from the same user template compared: both escape values the way Go's
+html/template does). herald's own default HTML e-mail body, which deliberately differs from
+upstream's, is checked on its own. Last line: "N passed, N failed"."""
 import email
 import email.policy
 import socketserver
@@ -92,9 +94,24 @@ receivers:
         smarthost: '127.0.0.1:{SMTP}'
         require_tls: false
         send_resolved: true
-        html: ''
+        html: '<p title="{{{{ .CommonLabels.alertname }}}}">{{{{ range .Alerts }}}}<a
+          href="{{{{ .GeneratorURL }}}}">{{{{ .Labels.instance }}}}</a> {{{{ .Annotations.summary }}}}<br>
+          {{{{ end }}}}<a href="{{{{ .ExternalURL }}}}/#/alerts?receiver={{{{ .Receiver }}}}">all</a></p>'
         text: '{{{{ range .Alerts }}}}{{{{ .Labels.instance }}}}: {{{{ .Annotations.summary }}}}
           {{{{ end }}}}'
+"""
+
+# herald only: an email receiver left with the default html (herald's own design).
+DEFAULT_HTML_CONFIG = """route:
+  receiver: mail
+  group_wait: 200ms
+receivers:
+  - name: mail
+    email_configs:
+      - to: 'ops@example.org'
+        from: 'am@example.org'
+        smarthost: '127.0.0.1:{SMTP}'
+        require_tls: false
 """
 
 
@@ -104,10 +121,14 @@ def post_both(d, up, alerts):
     check_eq((r1.status, r2.status), (200, 200), "posted")
 
 
+def bodies(msg, ctype):
+    return [p.get_content() for p in msg.walk() if p.get_content_type() == ctype]
+
+
 def mail_parts(raw):
     msg = email.message_from_bytes(raw, policy=email.policy.default)
-    text = [p.get_content() for p in msg.walk() if p.get_content_type() == "text/plain"]
-    return str(msg["Subject"]), str(msg["To"]), str(msg["From"]), text
+    return (str(msg["Subject"]), str(msg["To"]), str(msg["From"]), bodies(msg, "text/plain"),
+            bodies(msg, "text/html"))
 
 
 @run.test
@@ -137,6 +158,7 @@ def slack_pagerduty_email_equal_upstream():
         while time.time() < deadline and (not smtp_h.messages or not smtp_u.messages):
             time.sleep(0.1)
         check_eq(mail_parts(smtp_h.messages[0]), mail_parts(smtp_u.messages[0]), "email")
+        check("&lt;90% &amp; rising&gt;" in mail_parts(smtp_h.messages[0])[4][0], "html escaped")
         resolved = [dict(a, endsAt=rfc3339(time.time() - 1)) for a in alerts]
         post_both(d, up, resolved)
         for kind in ("slack", "pd"):
@@ -157,6 +179,39 @@ def slack_pagerduty_email_equal_upstream():
         sink.close()
         smtp_h.close()
         smtp_u.close()
+
+
+@run.test
+def default_email_html_renders():
+    smtp = Smtp()
+    d = alertd(args=["-alertmanager.web.external-url=" + EXTERNAL]).start()
+    conf = DEFAULT_HTML_CONFIG.format(SMTP=smtp.port)
+    body = "alertmanager_config: |\n" + "".join("  " + l + "\n" for l in conf.splitlines())
+    try:
+        check_eq(d.post("/api/v1/alerts", body, {"X-Scope-OrgID": "m"}).status, 201, "config")
+        alert = [{"labels": {"alertname": "Hot", "zone": "<b>&\"x\""},
+                  "annotations": {"summary": "temp > 90"}, "startsAt": rfc3339(time.time() - 60),
+                  "generatorURL": "http://prom/graph?g0.expr=temp"}]
+        r = d.post("/alertmanager/api/v2/alerts", alert, {"X-Scope-OrgID": "m"})
+        check_eq(r.status, 200, "posted")
+        deadline = time.time() + 5
+        while time.time() < deadline and not smtp.messages:
+            time.sleep(0.1)
+        check(smtp.messages, "no email sent")
+        msg = email.message_from_bytes(smtp.messages[0], policy=email.policy.default)
+        check_eq(bodies(msg, "text/plain"), [], "no text part by default")
+        html = bodies(msg, "text/html")
+        check_eq(len(html), 1, "one html part")
+        check(html[0].startswith("<!DOCTYPE html>\r\n"), "html document")
+        for want in (">1 firing, 0 resolved</h1>", ">Firing (1)</h2>",
+                     ">&lt;b&gt;&amp;&#34;x&#34;</td>", ">temp &gt; 90</td>",
+                     '<a href="http://prom/graph?g0.expr=temp"',
+                     '<a href="%s/#/alerts?receiver=mail"' % EXTERNAL):
+            check(want in html[0], "html lacks " + want)
+        check("<b>" not in html[0], "unescaped label value")
+    finally:
+        d.stop()
+        smtp.close()
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 /* tests/unit/test_am_notify.c - notification payloads (webhook v4, Slack, PagerDuty, email)
  * formatted without I/O, the alert merge rule, and silence create/update/expire rules. */
+#include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "alertmanager/am_int.h"
@@ -184,6 +186,71 @@ TEST(email_message_headers_and_parts)
     ASSERT_TRUE(strstr(m.data, "From: am@example.org\r\n") != NULL);
     ASSERT_TRUE(strstr(m.data, "Content-Type: text/plain; charset=UTF-8\r\n\r\nn=3D2 prod\r\n") !=
                 NULL);
+    buf_fini(&m);
+    am__config_unref(c);
+    fixture_fini(&f);
+}
+
+/* The decoded quoted-printable body of the message's part of type `ctype` ("" if none). */
+static void qp_part(const char *msg, const char *ctype, buf_t *out)
+{
+    char hdr[96];
+    snprintf(hdr, sizeof(hdr), "Content-Type: %s; charset=UTF-8\r\n\r\n", ctype);
+    const char *p = strstr(msg, hdr);
+    buf_puts(out, "");
+    for (p = p != NULL ? p + strlen(hdr) : ""; *p != '\0' && strncmp(p, "\r\n--", 4) != 0; p++) {
+        if (p[0] == '=' && p[1] == '\r' && p[2] == '\n') {
+            p += 2; /* soft line break */
+        } else if (p[0] == '=' && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2])) {
+            char hex[3] = {p[1], p[2], 0};
+            buf_putc(out, (char)strtol(hex, NULL, 16));
+            p += 2;
+        } else if (p[0] == '\r' && p[1] == '\n') {
+            buf_putc(out, '\n');
+            p++;
+        } else {
+            buf_putc(out, *p);
+        }
+    }
+}
+
+TEST(email_default_html_body_is_escaped)
+{
+    fixture_t f;
+    err_t err = {0};
+    fixture(&f, 1);
+    /* no html: the receiver's default {{ template "email.default.html" . }} */
+    am_config_t *c = cfg_with("  - name: r\n    email_configs:\n      - to: ops@example.org\n"
+                              "        from: am@example.org\n        smarthost: 127.0.0.1:25\n"
+                              "        text: '{{ .CommonAnnotations.summary }}'\n");
+    ASSERT_NOT_NULL(c);
+    buf_t m, html, text;
+    buf_init(&m);
+    buf_init(&html);
+    buf_init(&text);
+    f.n.receiver = "r";
+    if (am__email_format(&c->receivers[0].ints[0], c, &f.n, &m, &err) != 0) {
+        TEST_FAIL_("email: %s", err.msg);
+    }
+    qp_part(m.data, "text/plain", &text);
+    qp_part(m.data, "text/html", &html);
+    ASSERT_STR_EQ(text.data, "errors <high> & rising"); /* text/template: not escaped */
+    const char *h = html.data;
+    ASSERT_TRUE(strncmp(h, "<!DOCTYPE html>\n", 16) == 0);
+    ASSERT_TRUE(html.len > 8 && strcmp(h + html.len - 8, "</html>\n") == 0);
+    ASSERT_NOT_NULL(strstr(h, "<title>[FIRING:1] HighErrors (prod)</title>"));
+    ASSERT_NOT_NULL(strstr(h, ">1 firing, 1 resolved</h1>"));
+    ASSERT_NOT_NULL(strstr(h, ">Group: alertname=HighErrors</p>"));
+    ASSERT_NOT_NULL(strstr(h, "<a href=\"http://am:9093/alertmanager/#/alerts?receiver=r\""));
+    const char *firing = strstr(h, ">Firing (1)</h2>"), *resolved = strstr(h, ">Resolved (1)</h2>");
+    ASSERT_TRUE(firing != NULL && resolved != NULL && firing < resolved);
+    ASSERT_TRUE(strstr(resolved, ">b:1</td>") != NULL); /* the resolved alert's own label */
+    const char *summary = ">errors &lt;high&gt; &amp; rising</td>";
+    ASSERT_TRUE(strstr(h, summary) != NULL && strstr(strstr(h, summary) + 1, summary) != NULL);
+    ASSERT_NULL(strstr(h, "<high>"));
+    ASSERT_NOT_NULL(strstr(h, "<a href=\"http://prom/graph?g0.expr=up\""));
+    buf_fini(&text);
+    buf_fini(&html);
     buf_fini(&m);
     am__config_unref(c);
     fixture_fini(&f);

@@ -88,6 +88,8 @@ static const go_case_t go_cases[] = {
     {9007199254740992.0, 'g', -1, "9.007199254740992e+15"},
     {9007199254740992.0, 'f', -1, "9007199254740992"},
     {2.2250738585072014e-308, 'g', -1, "2.2250738585072014e-308"},
+    /* 2^-24: the interval below a power of two is half as wide; 16 digits, rounded up */
+    {5.9604644775390625e-08, 'g', -1, "5.960464477539063e-08"},
     {1.5, 'g', 0, "2"},
     {2.5, 'g', 0, "2"},
     {2.5, 'f', 0, "2"},
@@ -297,6 +299,20 @@ TEST(gofloat_random_shortest_round_trips_and_is_minimal)
         int p = sig_digits(e);
         if (p > 1 && !no_form_with(v, p - 1)) {
             TEST_FAIL_("%.17g has a %d-digit form; got %s", v, p - 1, e);
+        }
+    }
+}
+
+TEST(gofloat_every_power_of_two_is_shortest)
+{
+    for (int e = -1074; e <= 1023; e++) {
+        double v = ldexp(1, e);
+        char out[32];
+        gofloat_format(v, 'e', -1, out, sizeof(out));
+        ASSERT_TRUE(strtod(out, NULL) == v);
+        int p = sig_digits(out);
+        if (p > 1 && !no_form_with(v, p - 1)) {
+            TEST_FAIL_("2^%d has a %d-digit form; got %s", e, p - 1, out);
         }
     }
 }

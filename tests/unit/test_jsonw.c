@@ -214,13 +214,17 @@ TEST(jsonw_double_like_encoding_json)
 TEST(jsonw_prom_time_like_prometheus)
 {
     ASSERT_STR_EQ(time_json(1435781451781), "1435781451.781");
-    ASSERT_STR_EQ(time_json(1500), "1.5");
-    ASSERT_STR_EQ(time_json(1050), "1.05");
+    ASSERT_STR_EQ(time_json(1500), "1.500");
+    ASSERT_STR_EQ(time_json(1050), "1.050");
+    ASSERT_STR_EQ(time_json(1001), "1.001");
     ASSERT_STR_EQ(time_json(100000), "100");
     ASSERT_STR_EQ(time_json(1000), "1");
     ASSERT_STR_EQ(time_json(5), "0.005");
     ASSERT_STR_EQ(time_json(0), "0");
-    ASSERT_STR_EQ(time_json(-1500), "-1.5");
+    ASSERT_STR_EQ(time_json(-1500), "-1.500");
+    ASSERT_STR_EQ(time_json(-500), "-0.500");
+    ASSERT_STR_EQ(time_json(-2000), "-2");
+    ASSERT_STR_EQ(time_json(INT64_MIN), "-9223372036854775.808");
 }
 
 TEST(jsonw_json_from_jansson_keeps_order_and_go_forms)

@@ -276,3 +276,82 @@ TEST(template_html_escape)
     ASSERT_STR_EQ(b.data, "&lt;a href=&#39;x&#39;&gt;&amp;&#34;");
     buf_fini(&b);
 }
+
+/* Counts the non-overlapping occurrences of `needle` in `s`. */
+static int count_of(const char *s, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(s, needle); p != NULL; p = strstr(p + strlen(needle), needle)) {
+        n++;
+    }
+    return n;
+}
+
+TEST(template_email_default_html_structure_and_escaping)
+{
+    err_t err = {0};
+    tmpl_t *t = tmpl_new("", TMPL_FUNCS_ALERTMANAGER);
+    ASSERT_EQ(tmpl_add_am_defaults(t, &err), 0);
+    ASSERT_TRUE(tmpl_has(t, "email.default.html"));
+    /* One firing alert (annotations, a URL needing normalisation), one resolved alert (no
+     * annotations, a javascript: source), hostile text in labels, annotations and receiver. */
+    json_t *p = json_loads(
+        "{\"receiver\":\"ops&team\",\"status\":\"firing\",\"alerts\":["
+        "{\"status\":\"firing\",\"labels\":{\"alertname\":\"Disk<Full>\",\"team\":"
+        "\"<b>&\\\"x\\\"\"},\"annotations\":{\"summary\":\"a+b <i>\"},"
+        "\"generatorURL\":\"http://prom:9090/graph?g0.expr=up{a=\\\"1\\\"}\"},"
+        "{\"status\":\"resolved\",\"labels\":{\"alertname\":\"Disk<Full>\",\"team\":"
+        "\"<b>&\\\"x\\\"\",\"instance\":\"db'3\"},\"generatorURL\":\"javascript:alert(1)\"}],"
+        "\"groupLabels\":{\"alertname\":\"Disk<Full>\",\"team\":\"<b>&\\\"x\\\"\"},"
+        "\"commonLabels\":{\"alertname\":\"Disk<Full>\",\"team\":\"<b>&\\\"x\\\"\"},"
+        "\"externalURL\":\"http://am:9093\"}",
+        0, NULL);
+    ASSERT_NOT_NULL(p);
+    buf_t b;
+    buf_init(&b);
+    if (tmpl_am_expand_html(t, "{{ template \"email.default.html\" . }}", p, NULL, &b, &err) < 0) {
+        TEST_FAIL_("render: %s", err.msg);
+    }
+    const char *h = b.data;
+    ASSERT_TRUE(strncmp(h, "<!DOCTYPE html>\n<html lang=\"en\">\n", 33) == 0);
+    ASSERT_TRUE(b.len > 8 && strcmp(h + b.len - 8, "</html>\n") == 0);
+    ASSERT_NOT_NULL(strstr(h, "<title>[FIRING:1] Disk&lt;Full&gt; &lt;b&gt;&amp;&#34;x&#34; "
+                              "</title>"));
+    ASSERT_NOT_NULL(strstr(h, ">1 firing, 1 resolved</h1>"));
+    ASSERT_NOT_NULL(strstr(h, ">Group: alertname=Disk&lt;Full&gt;, "
+                              "team=&lt;b&gt;&amp;&#34;x&#34;</p>"));
+    ASSERT_NOT_NULL(strstr(h, "<a href=\"http://am:9093/#/alerts?receiver=ops%26team\""));
+    ASSERT_NOT_NULL(strstr(h, ">View in Alertmanager</a>"));
+    /* firing section first, each alert a card with its labels; annotations only if any */
+    const char *firing = strstr(h, ">Firing (1)</h2>"), *resolved = strstr(h, ">Resolved (1)</h2>");
+    ASSERT_TRUE(firing != NULL && resolved != NULL && firing < resolved);
+    ASSERT_EQ(count_of(h, ">Labels</div>"), 2);
+    ASSERT_EQ(count_of(h, ">Annotations</div>"), 1);
+    ASSERT_EQ(count_of(h, "<td style=\"padding:1px 0;word-break:break-word;\">&lt;b&gt;&amp;"
+                          "&#34;x&#34;</td>"),
+              2);
+    ASSERT_NOT_NULL(strstr(h, ">db&#39;3</td>"));
+    ASSERT_NOT_NULL(strstr(h, ">summary</td><td style=\"padding:1px 0;word-break:break-word;\">"
+                              "a&#43;b &lt;i&gt;</td>"));
+    /* URLs: normalised in href, an unsafe scheme neutralised */
+    ASSERT_NOT_NULL(strstr(h, "<a href=\"http://prom:9090/graph?g0.expr=up%7ba=%221%22%7d\""));
+    ASSERT_NOT_NULL(strstr(h, "<a href=\"#ZgotmplZ\""));
+    ASSERT_NOT_NULL(strstr(h, "to receiver ops&amp;team.</p>"));
+    ASSERT_NULL(strstr(h, "<b>"));
+    ASSERT_NULL(strstr(h, "<i>"));
+    /* a resolved-only group has no firing section */
+    json_object_set_new(p, "status", json_string("resolved"));
+    json_object_set_new(
+        p, "alerts",
+        json_pack("[{s:s,s:{s:s}}]", "status", "resolved", "labels", "alertname", "A"));
+    buf_reset(&b);
+    ASSERT_EQ(tmpl_am_expand_html(t, "{{ template \"email.default.html\" . }}", p, NULL, &b, &err),
+              0);
+    ASSERT_NOT_NULL(strstr(b.data, ">0 firing, 1 resolved</h1>"));
+    ASSERT_NULL(strstr(b.data, "Firing ("));
+    ASSERT_EQ(count_of(b.data, ">Labels</div>"), 1);
+    ASSERT_NULL(strstr(b.data, ">Source</a>")); /* no generatorURL, no link */
+    buf_fini(&b);
+    json_decref(p);
+    tmpl_unref(t);
+}
