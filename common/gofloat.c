@@ -397,14 +397,9 @@ static void format_shortest(sink_t *o, double v, char fmt)
     shortest(fabs(v), &x);
     switch (fmt) {
     case 'e':
-    case 'E':
-        layout_e(o, &x, x.nd > 1 ? x.nd - 1 : 0, fmt);
-        break;
-    case 'f':
-        layout_f(o, &x, x.nd > x.dp ? x.nd - x.dp : 0);
-        break;
-    default:
-        layout_g(o, &x, x.nd, 1, fmt == 'G' ? 'E' : 'e');
+    case 'E': layout_e(o, &x, x.nd > 1 ? x.nd - 1 : 0, fmt); break;
+    case 'f': layout_f(o, &x, x.nd > x.dp ? x.nd - x.dp : 0); break;
+    default: layout_g(o, &x, x.nd, 1, fmt == 'G' ? 'E' : 'e');
     }
 }
 
@@ -461,8 +456,7 @@ size_t gofloat_json(double v, char *out, size_t n)
     int use_e = a != 0 && (a < 1e-6 || a >= 1e21);
     char tmp[GOFLOAT_SHORTEST_MAX];
     size_t len = gofloat_format(v, use_e ? 'e' : 'f', -1, tmp, sizeof(tmp));
-    if (use_e && len >= 4 && tmp[len - 4] == 'e' && tmp[len - 3] == '-' &&
-        tmp[len - 2] == '0') {
+    if (use_e && len >= 4 && tmp[len - 4] == 'e' && tmp[len - 3] == '-' && tmp[len - 2] == '0') {
         tmp[len - 2] = tmp[len - 1]; /* e-07 -> e-7, as encoding/json cleans it up */
         tmp[--len] = '\0';
     }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/gofloat.h"
 #include "common/mem.h"
 #include "common/timeutil.h"
 #include "config/config_int.h"
@@ -152,21 +153,8 @@ static void format_size(int64_t v, buf_t *out)
  * exponent is extreme (10000, not %g's 1e+04). */
 static void format_float(double v, buf_t *out)
 {
-    char tmp[64];
-    int prec = 1;
-    for (; prec < 17; prec++) {
-        snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, v);
-        if (strtod(tmp, NULL) == v) {
-            break;
-        }
-    }
-    snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, v);
-    int exp10 = atoi(strchr(tmp, 'e') + 1);
-    if (isfinite(v) && exp10 >= -4 && exp10 < 21) {
-        int decimals = prec - 1 - exp10;
-        snprintf(tmp, sizeof(tmp), "%.*f", decimals > 0 ? decimals : 0, v);
-    }
-    buf_puts(out, tmp);
+    int plain = isfinite(v) && (v == 0 || (fabs(v) >= 1e-4 && fabs(v) < 1e21));
+    gofloat_append(out, v, plain ? 'f' : 'e', -1);
 }
 
 void cfg__strlist_push(cfg_strlist_t *l, const char *s)

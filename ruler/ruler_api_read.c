@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/gofloat.h"
 #include "common/jsonw.h"
 #include "common/timeutil.h"
 #include "ruler/ruler_int.h"
@@ -19,27 +20,6 @@ typedef struct {
     const char *const *names, *const *groups, *const *files;
     size_t n_names, n_groups, n_files;
 } filter_t;
-
-/* Go's strconv.FormatFloat(v, 'e', -1, 64): shortest digits that read back as
- * v. */
-static void go_float_e(double v, char *out, size_t n)
-{
-    if (isnan(v)) {
-        snprintf(out, n, "NaN");
-        return;
-    }
-    if (isinf(v)) {
-        snprintf(out, n, v > 0 ? "+Inf" : "-Inf");
-        return;
-    }
-    for (int prec = 0; prec < 17; prec++) {
-        snprintf(out, n, "%.*e", prec, v);
-        if (strtod(out, NULL) == v) {
-            return;
-        }
-    }
-    snprintf(out, n, "%.16e", v);
-}
 
 static void write_time(jsonw_t *w, const char *key, int64_t ms)
 {
@@ -86,7 +66,7 @@ static void write_alert(jsonw_t *w, const ruler_alert_t *a, int loki)
     if (!loki && a->keep_firing_since_ms != 0) {
         write_time(w, "keepFiringSince", a->keep_firing_since_ms);
     }
-    go_float_e(a->value, v, sizeof(v));
+    gofloat_format(a->value, 'e', -1, v, sizeof(v)); /* Go 'e', as Prometheus */
     jsonw_key(w, "value");
     jsonw_str(w, v);
     jsonw_obj_end(w);

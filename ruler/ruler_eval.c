@@ -494,14 +494,16 @@ void ruler__group_eval(ruler_t *r, ruler_group_t *g, int64_t ts)
         g->def->query_offset_ms >= 0 ? g->def->query_offset_ms : r->opts.evaluation_delay_ms;
     eval_ctx_t e = {.r = r, .g = g, .ts = ts, .qts = ts - offset};
     e.a = arena_new(0, NULL); /* the evaluator applies its own query limits */
-    err_t aerr = {0};
-    e.app = r->ev.appender != NULL ? r->ev.appender(r->ev.ctx, g->tenant, &aerr) : NULL;
     sends_t sends = {0};
     int64_t wall = time_now_ms(), t0 = time_now_ns();
     for (size_t i = 0; i < g->n_rules; i++) {
+        /* Each rule's output is committed before the next rule runs, as Prometheus does, so
+         * a later rule of the group sees this evaluation's recorded series. */
+        err_t aerr = {0};
+        e.app = r->ev.appender != NULL ? r->ev.appender(r->ev.ctx, g->tenant, &aerr) : NULL;
         eval_rule(&e, &g->rules[i], &sends);
+        commit(&e);
     }
-    commit(&e);
     arena_free(e.a);
     pthread_mutex_lock(&g->mu);
     g->should_restore = 0;
