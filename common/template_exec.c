@@ -506,17 +506,26 @@ static int eval_command(tstate_t *st, tv_t dot, const tnode_t *cmd, final_t fina
     return eval_node_value(st, dot, first, out);
 }
 
+/* Runs the first n_cmds commands of a pipeline, each given the previous one's value. */
+static int eval_cmds(tstate_t *st, tv_t dot, const tnode_t *pipe, int n_cmds, final_t *f)
+{
+    st->node = pipe;
+    for (int i = 0; i < n_cmds; i++) {
+        tv_t v;
+        if (eval_command(st, dot, pipe->u.pipe.cmds[i], *f, &v) < 0) {
+            return -1;
+        }
+        f->has = 1;
+        f->v = v;
+    }
+    return 0;
+}
+
 static int eval_pipeline(tstate_t *st, tv_t dot, const tnode_t *pipe, tv_t *out)
 {
     final_t f = no_final;
-    st->node = pipe;
-    for (int i = 0; i < pipe->u.pipe.n_cmds; i++) {
-        tv_t v;
-        if (eval_command(st, dot, pipe->u.pipe.cmds[i], f, &v) < 0) {
-            return -1;
-        }
-        f.has = 1;
-        f.v = v;
+    if (eval_cmds(st, dot, pipe, pipe->u.pipe.n_cmds, &f) < 0) {
+        return -1;
     }
     for (int i = 0; i < pipe->u.pipe.n_decl; i++) {
         tvar_t *var = pipe->u.pipe.is_assign ? find_var(st, pipe->u.pipe.decl[i]) : NULL;
@@ -574,6 +583,46 @@ static int print_value(tstate_t *st, const tnode_t *n, tv_t v)
     buf_t *src = st->html ? &esc : &b;
     int rc = emit(st, src->data != NULL ? src->data : "", src->len);
     buf_fini(&b);
+    buf_fini(&esc);
+    return rc;
+}
+
+/* html/template's predefined escapers: 1 if the printing action's pipeline ends in a bare
+ * `urlquery`, 0 if in `html`, else -1. */
+static int predef_escaper(const tnode_t *pipe)
+{
+    if (pipe->u.pipe.n_decl > 0 || pipe->u.pipe.n_cmds == 0) {
+        return -1;
+    }
+    const tnode_t *first = pipe->u.pipe.cmds[pipe->u.pipe.n_cmds - 1]->u.cmd.args[0];
+    if (first->type != TN_IDENT) {
+        return -1;
+    }
+    return strcmp(first->u.ident.name, "urlquery") == 0 ? 1
+           : strcmp(first->u.ident.name, "html") == 0   ? 0
+                                                          : -1;
+}
+
+/* HTML output of an action ending in a predefined escaper: html/template does not escape the
+ * escaper's output again but merges the escaper with its own, so the escaper's operand,
+ * printed as the escaper prints it (fmt.Sprint, i.e. `print`), goes to the HTML escaper. */
+static int walk_predef_action(tstate_t *st, tv_t dot, const tnode_t *n, int urlquery)
+{
+    const tnode_t *pipe = n->u.action;
+    const tnode_t *cmd = pipe->u.pipe.cmds[pipe->u.pipe.n_cmds - 1];
+    const tnode_t *const *args = (const tnode_t *const *)cmd->u.cmd.args;
+    final_t f = no_final;
+    tv_t x;
+    if (eval_cmds(st, dot, pipe, pipe->u.pipe.n_cmds - 1, &f) < 0 || step(st, args[0]) < 0 ||
+        eval_call(st, dot, tmpl__func_lookup(0, "print"), NULL, args[0], cmd, args + 1,
+                  cmd->u.cmd.n - 1, f, &x) < 0) {
+        return -1;
+    }
+    st->node = n;
+    buf_t esc;
+    buf_init(&esc);
+    tmpl__html_escape_predef(&st->html_ctx, urlquery, x.u.s.p, x.u.s.n, &esc);
+    int rc = emit(st, esc.data != NULL ? esc.data : "", esc.len);
     buf_fini(&esc);
     return rc;
 }
@@ -684,6 +733,9 @@ static int walk(tstate_t *st, tv_t dot, const tnode_t *n)
     case TN_TEXT:
         return st->html ? emit_html_text(st, n) : emit(st, n->u.text.p, n->u.text.n);
     case TN_ACTION:
+        if (st->html && predef_escaper(n->u.action) >= 0) {
+            return walk_predef_action(st, dot, n, predef_escaper(n->u.action));
+        }
         if (eval_pipeline(st, dot, n->u.action, &v) < 0) {
             return -1;
         }

@@ -7,6 +7,8 @@
  * that point: element text (HTML-escaped, '+' too), quoted attribute values (the same), and
  * URL attributes (href, src, ...: unsafe schemes replaced by "#ZgotmplZ", the URL normalised,
  * values after '?' or '#' query-escaped). safeHtml values are written as they are in text.
+ * An action ending in html/template's predefined escapers (html, urlquery) has that escaper
+ * merged with the context's, as Go does, instead of its output escaped again.
  * Comments in element text are dropped, as html/template drops them. Not modelled:
  * <script>/<style> contents, unquoted attribute values. */
 #include <ctype.h>
@@ -136,13 +138,18 @@ static void html_escape(const char *s, size_t n, buf_t *out)
     }
 }
 
-/* urlNormalizer (query=0) or urlEscaper (query=1), lower-case hex as html/template. */
+/* urlNormalizer (query=0) or urlEscaper (query=1), lower-case hex as html/template. The
+ * normaliser keeps RFC 3986's reserved characters except ' ( ) (Go encodes them so that the
+ * URL may sit in a single-quoted attribute or a CSS url()) and keeps '%' only where it starts
+ * a valid escape. */
 static void url_escape(const char *s, size_t n, int query, buf_t *out)
 {
-    static const char keep[] = "-._~!#$&'()*+,/:;=?@[]%";
+    static const char keep[] = "-._~!#$&*+,/:;=?@[]";
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (isalnum(c) || (c != 0 && strchr(query ? "-._~" : keep, c) != NULL)) {
+        int valid_pct = c == '%' && !query && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
+                        isxdigit((unsigned char)s[i + 2]);
+        if (isalnum(c) || valid_pct || (c != 0 && strchr(query ? "-._~" : keep, c) != NULL)) {
             buf_putc(out, (char)c);
         } else {
             buf_printf(out, "%%%02x", c);
@@ -191,5 +198,38 @@ void tmpl__html_escape_value(thtml_t *h, tv_t v, const char *s, size_t n, buf_t 
     }
     url_advance(h, s, n);
     html_escape(u.data != NULL ? u.data : "", u.len, out);
+    buf_fini(&u);
+}
+
+/* Go's rewritten pipeline: in a URL attribute, urlquery takes the place of the normaliser or
+ * query escaper (after the scheme filter) and html that of the attribute escaper; elsewhere
+ * html is the text/attribute escaper, and urlquery's output is escaped as any value. */
+void tmpl__html_escape_predef(thtml_t *h, int urlquery, const char *s, size_t n, buf_t *out)
+{
+    if (h->state == H_COMMENT) {
+        return;
+    }
+    buf_t u;
+    buf_init(&u);
+    if (h->state == H_VALUE && h->url_attr) {
+        int unsafe = h->url_part == 0 && unsafe_scheme(s, n);
+        const char *p = unsafe ? "#ZgotmplZ" : s;
+        size_t pn = unsafe ? strlen(p) : n;
+        if (urlquery) {
+            tmpl__query_escape(p, pn, &u);
+        } else {
+            url_escape(p, pn, h->url_part == 2, &u);
+        }
+        url_advance(h, s, n);
+    } else if (urlquery) {
+        tmpl__query_escape(s, n, &u);
+    } else {
+        buf_append(&u, s, n);
+    }
+    if (urlquery) {
+        html_escape(u.data != NULL ? u.data : "", u.len, out);
+    } else {
+        tmpl_html_escape(u.data != NULL ? u.data : "", u.len, out);
+    }
     buf_fini(&u);
 }

@@ -307,6 +307,10 @@ typedef struct {
 void tmpl__html_text(thtml_t *h, const char *p, size_t n, buf_t *out);
 /* Appends the printed value s (of value v) escaped for the current context. */
 void tmpl__html_escape_value(thtml_t *h, tv_t v, const char *s, size_t n, buf_t *out);
+/* The same for an action ending in html/template's predefined escaper `html` (urlquery=0) or
+ * `urlquery` (1): s is the escaper's operand as it prints it. Go merges the escaper with its
+ * own context escapers instead of escaping its output again (ensurePipelineContains). */
+void tmpl__html_escape_predef(thtml_t *h, int urlquery, const char *s, size_t n, buf_t *out);
 
 typedef struct tvar {
     const char *name;
