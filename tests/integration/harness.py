@@ -225,6 +225,65 @@ def run_program(prog, args=(), timeout=15.0, cwd=None):
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
 
 
+PROMETHEUS = shutil.which("prometheus")  # Debian's Prometheus 2.42, the reference
+
+
+class Prometheus:
+    """The reference Prometheus on a free 127.0.0.1 port in a temporary directory.
+    config(port, tmpdir) returns the prometheus.yml text (it may name files written in tmpdir
+    through `files`, a {name: text} map). Stopped by PID in stop(), also at exit."""
+
+    def __init__(self, config, files=None, args=()):
+        self.port = free_port()
+        self.tmp = tempfile.mkdtemp(prefix="prometheus-")
+        for name, text in (files or {}).items():
+            with open(os.path.join(self.tmp, name), "w") as f:
+                f.write(text)
+        cfg = os.path.join(self.tmp, "prometheus.yml")
+        with open(cfg, "w") as f:
+            f.write(config(self.port, self.tmp))
+        self.log = open(os.path.join(self.tmp, "log"), "wb")
+        self.proc = subprocess.Popen(
+            [PROMETHEUS, "--config.file=" + cfg, "--storage.tsdb.path=" + self.tmp + "/data",
+             "--web.listen-address=127.0.0.1:%d" % self.port] + list(args),
+            stdout=self.log, stderr=subprocess.STDOUT)
+        _live.append(self)
+
+    def wait_ready(self, timeout=30.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("prometheus exited: " + self.log_tail())
+            try:
+                if http_request(self.port, "GET", "/-/ready", timeout=1).status == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("prometheus not ready: " + self.log_tail())
+
+    def log_tail(self):
+        with open(os.path.join(self.tmp, "log"), "rb") as f:
+            return f.read().decode("utf-8", "replace")[-2000:]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if not self.log.closed:
+            self.log.close()
+        if not KEEP_TMP:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        if self in _live:
+            _live.remove(self)
+
+    cleanup = stop
+
+
 def cleanup_all():
     for d in list(_live):
         d.cleanup()

@@ -18,19 +18,17 @@ Prometheus 2.42 has no keep_firing_for, so the group does not use it. Standard l
 import datetime
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "integration"))
-from harness import ROOT, Daemon, check, cleanup_all, free_port, http_request  # noqa: E402
+from harness import (PROMETHEUS, ROOT, Daemon, Prometheus, check,  # noqa: E402
+                     cleanup_all, http_request)
 
-PROMETHEUS = shutil.which("prometheus")
 BUILD = os.environ.get("HERALD_BUILD") or os.path.join(ROOT, "build")
 RW_ENCODE = os.path.join(BUILD, "tools", "rw_encode")
 TENANT = {"X-Scope-OrgID": "team-a"}
@@ -88,49 +86,11 @@ def compare(what, ok, detail=""):
     print("%s %s%s" % ("same" if ok else "DIFF", what, "" if ok else ": " + detail), flush=True)
 
 
-class Prometheus:
-    def __init__(self):
-        self.port = free_port()
-        self.tmp = tempfile.mkdtemp(prefix="prometheus-diff-")
-        rules = os.path.join(self.tmp, "rules.yml")
-        with open(rules, "w") as f:
-            f.write("groups:\n" + textwrap.indent("- " + GROUP.replace("\n", "\n  "), "  "))
-        cfg = os.path.join(self.tmp, "prometheus.yml")
-        with open(cfg, "w") as f:
-            f.write(PROM_CONFIG % json.dumps(rules))
-        self.log = open(os.path.join(self.tmp, "log"), "wb")
-        self.proc = subprocess.Popen(
-            [PROMETHEUS, "--config.file=" + cfg, "--storage.tsdb.path=" + self.tmp + "/data",
-             "--web.enable-remote-write-receiver",
-             "--web.listen-address=127.0.0.1:%d" % self.port], stdout=self.log,
-            stderr=subprocess.STDOUT)
-
-    def wait_ready(self):
-        for _ in range(300):
-            if self.proc.poll() is not None:
-                raise RuntimeError("prometheus exited: " + self.log_tail())
-            try:
-                if http_request(self.port, "GET", "/-/ready", timeout=1).status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("prometheus not ready: " + self.log_tail())
-
-    def log_tail(self):
-        with open(os.path.join(self.tmp, "log"), "rb") as f:
-            return f.read().decode("utf-8", "replace")[-2000:]
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+def start_prometheus():
+    """Prometheus evaluating GROUP from a rule file, receiving remote write."""
+    rules = "groups:\n" + textwrap.indent("- " + GROUP.replace("\n", "\n  "), "  ")
+    return Prometheus(lambda port, tmp: PROM_CONFIG % json.dumps(os.path.join(tmp, "rules.yml")),
+                      files={"rules.yml": rules}, args=["--web.enable-remote-write-receiver"])
 
 
 class Pair:
@@ -325,7 +285,7 @@ def main():
         print("SKIP prometheus not installed")
         print("1 passed, 0 failed")
         return 0
-    prom = Prometheus()
+    prom = start_prometheus()
     try:
         herald = Daemon("herald-promd", args=[
             "-blocks-storage.tsdb.dir=tsdb", "-ruler.evaluation-delay-duration=0s",

@@ -20,19 +20,16 @@ import http.client
 import http.server
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "integration"))
-from harness import Daemon, Runner, check, free_port, http_request  # noqa: E402
+from harness import (PROMETHEUS, Daemon, Prometheus, Runner, check,  # noqa: E402
+                     http_request)
 
-PROMETHEUS = shutil.which("prometheus")
 SECONDS = int(os.environ.get("HERALD_RW_SECONDS", "30"))
 TENANT = "team-a"
 OTHER_TENANT = "team-b"
@@ -128,41 +125,10 @@ class TenantProxy:
         self.thread.join(timeout=10)
 
 
-class Prometheus:
-    """Scrapes itself and herald (hport), remote-writes to wport."""
-
-    def __init__(self, hport, wport):
-        self.port = free_port()
-        self.tmp = tempfile.mkdtemp(prefix="prometheus-")
-        cfg = os.path.join(self.tmp, "prometheus.yml")
-        with open(cfg, "w") as f:
-            f.write(PROM_CONFIG % {"pport": self.port, "hport": hport, "wport": wport,
-                                   "tenant": TENANT})
-        self.log = open(os.path.join(self.tmp, "log"), "wb")
-        self.proc = subprocess.Popen(
-            [PROMETHEUS, "--config.file=" + cfg, "--storage.tsdb.path=" + self.tmp + "/data",
-             "--web.listen-address=127.0.0.1:%d" % self.port], stdout=self.log,
-            stderr=subprocess.STDOUT)
-
-    def wait_ready(self):
-        for _ in range(200):
-            try:
-                if http_request(self.port, "GET", "/-/ready", timeout=1).status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("prometheus not ready")
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+def start_prometheus(hport, wport):
+    """Prometheus scraping itself and herald (hport), remote-writing to wport."""
+    return Prometheus(lambda port, tmp: PROM_CONFIG % {
+        "pport": port, "hport": hport, "wport": wport, "tenant": TENANT})
 
 
 def get(port, path, params, headers=None):
@@ -247,7 +213,7 @@ def prometheus_remote_write_matches_prometheus():
               "multitenancy on: a query without X-Scope-OrgID is refused")
         proxy = TenantProxy(d.port, TENANT)
         stack.callback(proxy.stop)
-        p = Prometheus(d.port, proxy.port)
+        p = start_prometheus(d.port, proxy.port)
         stack.callback(p.stop)
         p.wait_ready()
         t0 = time.time()
