@@ -53,6 +53,8 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 .PHONY: all deps run test unit unit-san integration conformance fuzz fuzz-smoke bench \
         check-headers format clean
 .DEFAULT_GOAL := all
+# Keep intermediate objects (tools, tests): no "rm" after the suite's last line.
+.SECONDARY:
 
 all: deps $(PROG_BINS) $(TOOL_BINS)
 
