@@ -5,33 +5,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/jsonw.h"
 #include "alertmanager/am_int.h"
 
 void am__gojson_str(buf_t *out, const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
-    buf_putc(out, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        unsigned c = *p;
-        if (c == '"' || c == '\\') {
-            buf_putc(out, '\\');
-            buf_putc(out, (char)c);
-        } else if (c == '\n') {
-            buf_puts(out, "\\n");
-        } else if (c == '\r') {
-            buf_puts(out, "\\r");
-        } else if (c == '\t') {
-            buf_puts(out, "\\t");
-        } else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-            buf_printf(out, "\\u00%c%c", hex[c >> 4], hex[c & 15]);
-        } else if (c == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
-            buf_puts(out, p[2] == 0xa8 ? "\\u2028" : "\\u2029");
-            p += 2;
-        } else {
-            buf_putc(out, (char)c);
-        }
-    }
-    buf_putc(out, '"');
+    jsonw_quote(out, s, strlen(s), JSONW_QUOTE_GO_LEGACY); /* Alertmanager 0.25's Go */
 }
 
 void am__gj_begin(am_gobj_t *o, buf_t *b)

@@ -124,8 +124,12 @@ static size_t utf8_valid_len(const unsigned char *s, size_t n, unsigned *cp)
 }
 
 /* Escape for an ASCII byte, or NULL when it is written as is. `tmp` holds \u00XX forms. */
-static const char *ascii_escape(unsigned char c, char tmp[8])
+static const char *ascii_escape(unsigned char c, unsigned flags, char tmp[8])
 {
+    if ((c == '\b' || c == '\f') && (flags & JSONW_QUOTE_GO_LEGACY)) {
+        snprintf(tmp, 8, "\\u%04x", c);
+        return tmp;
+    }
     switch (c) {
     case '"':
         return "\\\"";
@@ -169,14 +173,14 @@ static size_t put_non_ascii(buf_t *out, const unsigned char *s, size_t n)
     return len;
 }
 
-static void put_escaped(buf_t *out, const char *str, size_t n)
+void jsonw_quote(buf_t *out, const char *str, size_t n, unsigned flags)
 {
     const unsigned char *s = (const unsigned char *)str;
     char tmp[8];
     buf_putc(out, '"');
     size_t i = 0, run = 0; /* run: start of pending bytes that need no escaping */
     while (i < n) {
-        const char *esc = s[i] < 0x80 ? ascii_escape(s[i], tmp) : NULL;
+        const char *esc = s[i] < 0x80 ? ascii_escape(s[i], flags, tmp) : NULL;
         if (s[i] < 0x80 && esc == NULL) {
             i++;
             continue;
@@ -197,7 +201,7 @@ static void put_escaped(buf_t *out, const char *str, size_t n)
 void jsonw_key(jsonw_t *w, const char *key)
 {
     jsonw_sep(w);
-    put_escaped(w->out, key, strlen(key));
+    jsonw_quote(w->out, key, strlen(key), 0);
     buf_putc(w->out, ':');
     w->after_key = 1;
 }
@@ -210,7 +214,7 @@ void jsonw_str(jsonw_t *w, const char *s)
 void jsonw_strn(jsonw_t *w, const char *s, size_t n)
 {
     jsonw_sep(w);
-    put_escaped(w->out, s, n);
+    jsonw_quote(w->out, s, n, 0);
 }
 
 void jsonw_int(jsonw_t *w, int64_t v)

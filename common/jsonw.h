@@ -14,6 +14,11 @@ typedef struct jsonw jsonw_t;
 
 jsonw_t *jsonw_new(buf_t *out); /* writes into out (borrowed) */
 void jsonw_free(jsonw_t *w);
+/* A JSON string literal (with its quotes) as Go's encoding/json writes it: < > & and control
+ * characters as \u00XX, U+2028/U+2029 escaped, invalid UTF-8 as \ufffd. Go 1.22+ writes \b
+ * and \f; JSONW_QUOTE_GO_LEGACY writes \u0008 and \u000c as older Go (Alertmanager 0.25). */
+#define JSONW_QUOTE_GO_LEGACY 0x1u
+void jsonw_quote(buf_t *out, const char *s, size_t n, unsigned flags);
 void jsonw_obj_begin(jsonw_t *w);
 void jsonw_obj_end(jsonw_t *w);
 void jsonw_arr_begin(jsonw_t *w);

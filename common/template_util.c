@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/jsonw.h"
 #include "common/template_int.h"
 
 int tmpl__parse_go_float(const char *s, double *f)
@@ -146,25 +147,7 @@ int tmpl__zone_offset(tstate_t *st, const char *name, int64_t sec, int32_t *off,
 
 static void put_json_string(const char *s, size_t n, buf_t *out)
 {
-    buf_putc(out, '"');
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') {
-            buf_putc(out, '\\');
-            buf_putc(out, (char)c);
-        } else if (c == '\n') {
-            buf_puts(out, "\\n");
-        } else if (c == '\r') {
-            buf_puts(out, "\\r");
-        } else if (c == '\t') {
-            buf_puts(out, "\\t");
-        } else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-            buf_printf(out, "\\u%04x", c); /* Go escapes HTML characters by default */
-        } else {
-            buf_putc(out, (char)c);
-        }
-    }
-    buf_putc(out, '"');
+    jsonw_quote(out, s, n, JSONW_QUOTE_GO_LEGACY); /* toJson as Alertmanager 0.25 */
 }
 
 static void json_float(double f, buf_t *out)

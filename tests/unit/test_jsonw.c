@@ -242,3 +242,15 @@ TEST(jsonw_json_from_jansson_keeps_order_and_go_forms)
     buf_fini(&b);
     json_decref(v);
 }
+
+TEST(jsonw_quote_go_versions)
+{
+    buf_t b;
+    buf_init(&b);
+    jsonw_quote(&b, "a\b<\xff\xe2\x80\xa8", 7, 0);
+    ASSERT_STR_EQ(b.data, "\"a\\b\\u003c\\ufffd\\u2028\"");
+    buf_reset(&b);
+    jsonw_quote(&b, "\b\f\n", 3, JSONW_QUOTE_GO_LEGACY);
+    ASSERT_STR_EQ(b.data, "\"\\u0008\\u000c\\n\"");
+    buf_fini(&b);
+}
