@@ -70,6 +70,31 @@ int tstate_fail(tstate_t *st, const char *fmt, ...)
     return -1;
 }
 
+/* Line (1-based) and column (byte offset in its line, 0-based) of a node, as Go's
+ * ErrorContext counts them. */
+static void node_line_col(const tmpl_def_t *d, const tnode_t *n, int *line, int *col)
+{
+    int last_nl = -1;
+    *line = 1;
+    for (int i = 0; i < n->pos && d->src[i] != 0; i++) {
+        if (d->src[i] == '\n') {
+            ++*line;
+            last_nl = i;
+        }
+    }
+    *col = last_nl >= 0 ? n->pos - (last_nl + 1) : n->pos;
+}
+
+/* html/template's error for a predefined escaper it cannot merge, at action `n`. */
+static int predef_disallowed(err_t *err, const tmpl_def_t *d, const tnode_t *n, const char *esc)
+{
+    int line, col;
+    node_line_col(d, n, &line, &col);
+    return err_set(err, ERR_EXECUTION,
+                   "html/template:%s:%d:%d: predefined escaper \"%s\" disallowed in template",
+                   d->parse_name, line, col, esc);
+}
+
 /* Go's ErrorContext: "NAME:LINE:COL" and the node's text. */
 int tstate_errorf(tstate_t *st, const char *fmt, ...)
 {
@@ -85,16 +110,8 @@ int tstate_errorf(tstate_t *st, const char *fmt, ...)
     if (d == NULL || st->node == NULL) {
         return err_set(st->err, ERR_EXECUTION, "template: %s: %s", d ? d->name : "", msg);
     }
-    int line = 1, col = st->node->pos, last_nl = -1;
-    for (int i = 0; i < st->node->pos && d->src[i] != 0; i++) {
-        if (d->src[i] == '\n') {
-            line++;
-            last_nl = i;
-        }
-    }
-    if (last_nl >= 0) {
-        col = st->node->pos - (last_nl + 1);
-    }
+    int line, col;
+    node_line_col(d, st->node, &line, &col);
     buf_t ctx;
     buf_init(&ctx);
     tmpl__node_string(st->node, &ctx);
@@ -611,6 +628,9 @@ static int walk_predef_action(tstate_t *st, tv_t dot, const tnode_t *n, int urlq
     const tnode_t *pipe = n->u.action;
     const tnode_t *cmd = pipe->u.pipe.cmds[pipe->u.pipe.n_cmds - 1];
     const tnode_t *const *args = (const tnode_t *const *)cmd->u.cmd.args;
+    if (!urlquery && tmpl__html_unquoted_value(&st->html_ctx)) {
+        return predef_disallowed(st->err, st->def, n, "html"); /* Go: no escaper to merge with */
+    }
     final_t f = no_final;
     tv_t x;
     if (eval_cmds(st, dot, pipe, pipe->u.pipe.n_cmds - 1, &f) < 0 || step(st, args[0]) < 0 ||
@@ -756,8 +776,89 @@ static int walk(tstate_t *st, tv_t dot, const tnode_t *n)
     }
 }
 
+/* html/template rejects, before executing anything, an action that uses a predefined escaper
+ * (html, urlquery) anywhere but at the end of its pipeline: it cannot merge such an escaper
+ * with its own. Checked over the executed template and every template it calls, taken or
+ * not, as Go's escaper walks them. `seen` bounds the walk (recursive templates). */
+#define HTML_CHECK_MAX_DEFS 256
+typedef struct {
+    const tmpl_t *set;
+    const tmpl_def_t *seen[HTML_CHECK_MAX_DEFS];
+    int n_seen;
+    err_t *err;
+} html_check_t;
+
+static int html_check_def(html_check_t *c, const tmpl_def_t *d);
+
+static int html_check_action(html_check_t *c, const tmpl_def_t *d, const tnode_t *n)
+{
+    const tnode_t *pipe = n->u.action;
+    if (pipe->u.pipe.n_decl > 0) {
+        return 0;
+    }
+    for (int i = 0; i + 1 < pipe->u.pipe.n_cmds; i++) {
+        const tnode_t *first = pipe->u.pipe.cmds[i]->u.cmd.args[0];
+        if (first->type == TN_IDENT && (strcmp(first->u.ident.name, "html") == 0 ||
+                                        strcmp(first->u.ident.name, "urlquery") == 0)) {
+            return predef_disallowed(c->err, d, n, first->u.ident.name);
+        }
+    }
+    return 0;
+}
+
+static int html_check_node(html_check_t *c, const tmpl_def_t *d, const tnode_t *n)
+{
+    if (n == NULL) {
+        return 0;
+    }
+    switch (n->type) {
+    case TN_LIST:
+        for (int i = 0; i < n->u.list.n; i++) {
+            if (html_check_node(c, d, n->u.list.items[i]) < 0) {
+                return -1;
+            }
+        }
+        return 0;
+    case TN_ACTION:
+        return html_check_action(c, d, n);
+    case TN_IF:
+    case TN_RANGE:
+    case TN_WITH:
+        return html_check_node(c, d, n->u.branch.list) < 0 ||
+                       html_check_node(c, d, n->u.branch.else_list) < 0
+                   ? -1
+                   : 0;
+    case TN_TEMPLATE: {
+        const tmpl_def_t *callee = tmpl__lookup(c->set, n->u.tmpl.name);
+        return callee != NULL ? html_check_def(c, callee) : 0;
+    }
+    default:
+        return 0;
+    }
+}
+
+static int html_check_def(html_check_t *c, const tmpl_def_t *d)
+{
+    for (int i = 0; i < c->n_seen; i++) {
+        if (c->seen[i] == d) {
+            return 0;
+        }
+    }
+    if (c->n_seen == HTML_CHECK_MAX_DEFS) {
+        return 0;
+    }
+    c->seen[c->n_seen++] = d;
+    return html_check_node(c, d, d->root);
+}
+
 int tmpl__exec(tstate_t *st, const tmpl_def_t *def, tv_t data)
 {
+    if (st->html && st->depth == 0) {
+        html_check_t c = {.set = st->set, .err = st->err};
+        if (html_check_def(&c, def) < 0) {
+            return -1;
+        }
+    }
     const tmpl_def_t *saved_def = st->def;
     tvar_t *saved_vars = st->vars;
     int saved_n = st->n_vars, saved_cap = st->cap_vars;

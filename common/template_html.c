@@ -76,6 +76,11 @@ static void scan_tag(thtml_t *h, char c)
     }
 }
 
+int tmpl__html_unquoted_value(const thtml_t *h)
+{
+    return h->state == H_AFTER_EQ;
+}
+
 static void scan_byte(thtml_t *h, char c)
 {
     if (h->state == H_TEXT) {

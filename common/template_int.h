@@ -305,6 +305,8 @@ typedef struct {
 
 /* Writes template text to out, minus HTML comments, advancing the HTML context. */
 void tmpl__html_text(thtml_t *h, const char *p, size_t n, buf_t *out);
+/* 1 right after `attr=` (an unquoted attribute value starts here). */
+int tmpl__html_unquoted_value(const thtml_t *h);
 /* Appends the printed value s (of value v) escaped for the current context. */
 void tmpl__html_escape_value(thtml_t *h, tv_t v, const char *s, size_t n, buf_t *out);
 /* The same for an action ending in html/template's predefined escaper `html` (urlquery=0) or
