@@ -96,3 +96,14 @@ char *buf_steal(buf_t *b, size_t *len)
     buf_init(b);
     return d;
 }
+
+int buf_hex_digit(int c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    return c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}

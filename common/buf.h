@@ -18,6 +18,8 @@ void buf_puts(buf_t *b, const char *s);
 void buf_putc(buf_t *b, char c);
 void buf_printf(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_vprintf(buf_t *b, const char *fmt, va_list ap);
+/* Value of the hex digit c (0-9, a-f, A-F), -1 if c is not one (percent- and \x-decoding). */
+int buf_hex_digit(int c);
 /* Hands the bytes to the caller (free() them); the buffer is left empty. */
 char *buf_steal(buf_t *b, size_t *len);
 

@@ -15,15 +15,6 @@
 
 /* ---- URL escaping ------------------------------------------------------------------------ */
 
-static int hex_val(int c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    c = tolower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 char *http_url_decode(arena_t *a, const char *s, size_t n, int plus_as_space)
 {
     char *out = arena_alloc(a, n + 1);
@@ -36,7 +27,7 @@ char *http_url_decode(arena_t *a, const char *s, size_t n, int plus_as_space)
             if (i + 2 >= n) {
                 return NULL;
             }
-            int h = hex_val((unsigned char)s[i + 1]), l = hex_val((unsigned char)s[i + 2]);
+            int h = buf_hex_digit((unsigned char)s[i + 1]), l = buf_hex_digit((unsigned char)s[i + 2]);
             if (h < 0 || l < 0) {
                 return NULL;
             }

@@ -202,20 +202,6 @@ void labels__put_name(buf_t *out, const char *s)
 
 /* ---- unquoting ------------------------------------------------------------------------- */
 
-static int hex_val(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Numeric escape after the backslash at s[0] ('0'-'7', 'x', 'u', 'U'). Appends the byte or
  * rune; returns the escape's length after the backslash, or 0 with *why set. */
 static size_t numeric_escape(const char *s, buf_t *out, const char **why)
@@ -231,7 +217,7 @@ static size_t numeric_escape(const char *s, buf_t *out, const char **why)
     }
     uint32_t v = 0;
     for (int i = 0; i < digits; i++) {
-        int d = hex_val(s[skip + i]);
+        int d = buf_hex_digit((unsigned char)s[skip + i]);
         if (d < 0 || d >= base) {
             *why = s[skip + i] == '\0' ? "escape sequence not terminated"
                                        : "illegal character in escape sequence";

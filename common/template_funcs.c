@@ -280,11 +280,6 @@ static int f_safe_url(tstate_t *st, const tv_t *a, int n, tv_t *out)
     return 0;
 }
 
-static int hexval(char c)
-{
-    return isdigit((unsigned char)c) ? c - '0' : isxdigit((unsigned char)c) ? (tolower(c) - 'a' + 10) : -1;
-}
-
 /* url.QueryUnescape (plus=1: '+' is a space) / url.PathUnescape. */
 int tmpl__url_unescape(tstate_t *st, tv_t s, int plus, tv_t *out)
 {
@@ -293,8 +288,8 @@ int tmpl__url_unescape(tstate_t *st, tv_t s, int plus, tv_t *out)
     for (size_t i = 0; i < s.u.s.n; i++) {
         char c = s.u.s.p[i];
         if (c == '%') {
-            int hi = i + 2 < s.u.s.n + 0 ? hexval(s.u.s.p[i + 1]) : -1;
-            int lo = hi >= 0 ? hexval(s.u.s.p[i + 2]) : -1;
+            int hi = i + 2 < s.u.s.n + 0 ? buf_hex_digit((unsigned char)s.u.s.p[i + 1]) : -1;
+            int lo = hi >= 0 ? buf_hex_digit((unsigned char)s.u.s.p[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 size_t k = s.u.s.n - i < 3 ? s.u.s.n - i : 3;
                 buf_fini(&b);

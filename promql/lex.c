@@ -206,14 +206,6 @@ void promql__pos_linecol(const char *q, int pos, int *line, int *col)
     *col = c;
 }
 
-static int hexval(int c)
-{
-    if (isdigit(c)) {
-        return c - '0';
-    }
-    return tolower(c) - 'a' + 10;
-}
-
 static size_t utf8_encode(char *out, unsigned cp)
 {
     if (cp < 0x80) {
@@ -267,7 +259,7 @@ static int unescape_one(const char *s, size_t n, size_t *i, char quote, char *ou
         if (j >= n || !ok) {
             return -1;
         }
-        v = c >= '0' && c <= '7' ? v * 8 + (unsigned)(d - '0') : v * 16 + (unsigned)hexval(d);
+        v = c >= '0' && c <= '7' ? v * 8 + (unsigned)(d - '0') : v * 16 + (unsigned)buf_hex_digit(d);
     }
     if (c == 'x' || (c >= '0' && c <= '7')) {
         if (v > 255) {

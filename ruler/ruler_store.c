@@ -88,28 +88,14 @@ static void escape_name(buf_t *out, const char *s)
     }
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* File name back to namespace; names that are not valid escapes are taken
  * literally (files dropped into the directory by hand). */
 static char *unescape_name(const char *s)
 {
     char *out = xmalloc(strlen(s) + 1), *o = out;
     for (const char *p = s; *p != '\0'; p++) {
-        if (p[0] == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
-            *o++ = (char)(hexval(p[1]) * 16 + hexval(p[2]));
+        if (p[0] == '%' && buf_hex_digit((unsigned char)p[1]) >= 0 && buf_hex_digit((unsigned char)p[2]) >= 0) {
+            *o++ = (char)(buf_hex_digit((unsigned char)p[1]) * 16 + buf_hex_digit((unsigned char)p[2]));
             p += 2;
         } else {
             *o++ = *p;
