@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/metrics.h"
+#include "config/daemon_int.h"
 
 #ifndef HERALD_VERSION
 #define HERALD_VERSION "0.1.0"
@@ -37,6 +38,7 @@ struct daemon {
     pthread_mutex_t hooks_mu; /* guards hooks */
     hook_t *hooks;
     size_t n_hooks, cap_hooks;
+    daemon_limits_t limits;
 };
 
 /* ---- accessors and hooks ----------------------------------------------------------------- */
@@ -49,6 +51,11 @@ http_server_t *daemon_http(daemon_t *d)
 cfg_t *daemon_config(daemon_t *d)
 {
     return cfg_slot_get(&d->slot);
+}
+
+void daemon_limits(daemon_t *d, const char *tenant, cfg_limits_t *out)
+{
+    daemon_limits_get(&d->limits, tenant, out);
 }
 
 cfg_program_t daemon_program(const daemon_t *d)
@@ -96,6 +103,7 @@ int daemon_reload(daemon_t *d, err_t *err)
         return -1;
     }
     apply_log_level(next);
+    daemon_limits_reload(&d->limits, next);
     http_server_set_tenancy(d->http, next->multitenancy_enabled, next->no_auth_tenant);
     cfg_slot_set(&d->slot, cfg_ref(next));
     pthread_mutex_lock(&d->hooks_mu);
@@ -363,6 +371,13 @@ int daemon_main(cfg_program_t prog, const daemon_module_t *modules, int argc, ch
     }
     daemon_t *d = daemon_new(c); /* takes c */
     c = daemon_config(d);
+    err_t err = {0};
+    if (daemon_limits_start(&d->limits, c, &err) < 0) {
+        LOG_ERROR("invalid runtime config", KV_STR("err", err.msg));
+        cfg_unref(c);
+        daemon_free(d);
+        return 1;
+    }
     buf_t names;
     buf_init(&names);
     rc = 1;
@@ -372,6 +387,7 @@ int daemon_main(cfg_program_t prog, const daemon_module_t *modules, int argc, ch
         rc = 0;
     }
     run_stop_hooks(d);
+    daemon_limits_stop(&d->limits);
     LOG_INFO("stopped", KV_STR("program", cfg_program_name(prog)), KV_INT("exit_code", rc));
     buf_fini(&names);
     cfg_unref(c);

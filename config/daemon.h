@@ -39,6 +39,13 @@ cfg_program_t daemon_program(const daemon_t *d);
 void daemon_on_stop(daemon_t *d, void (*fn)(void *arg), void *arg);
 void daemon_on_reload(daemon_t *d, void (*fn)(void *arg, const cfg_t *cfg), void *arg);
 
+/* Per-tenant limits: the tenant's entry of the runtime config file (runtime_config.file,
+ * `overrides:` as Mimir and Loki read it) over the limits of the current config, copied into
+ * *out. The file is read at start (a bad file fails the start), re-read when it changes
+ * (checked every runtime_config.period) and on reload; a bad new file keeps the old overrides
+ * (logged). Strings and maps inside *out stay valid until the daemon stops. Thread-safe. */
+void daemon_limits(daemon_t *d, const char *tenant, cfg_limits_t *out);
+
 /* Re-reads the config file with the same flags. 0, or -1 + err with the old config kept.
  * Logs the outcome. */
 int daemon_reload(daemon_t *d, err_t *err);

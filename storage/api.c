@@ -321,6 +321,11 @@ void storage_api_set_limits(storage_api_t *api, const storage_limits_t *limits)
     storage_pusher_set_limits(api->pusher, limits);
 }
 
+void storage_api_set_limits_fn(storage_api_t *api, storage_limits_fn fn, void *arg)
+{
+    storage_pusher_set_limits_fn(api->pusher, fn, arg);
+}
+
 void storage_api_free(storage_api_t *api)
 {
     if (api == NULL) {

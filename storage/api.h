@@ -19,6 +19,8 @@ storage_api_t *storage_api_register(http_server_t *s, tsdb_registry_t *reg,
                                     const storage_limits_t *limits, const char *prom_prefix,
                                     err_t *err);
 void storage_api_set_limits(storage_api_t *api, const storage_limits_t *limits); /* reload */
+/* Per-tenant limits for pushes (storage_pusher_set_limits_fn). */
+void storage_api_set_limits_fn(storage_api_t *api, storage_limits_fn fn, void *arg);
 void storage_api_free(storage_api_t *api); /* NULL is a no-op */
 
 /* herald-promd module (config/daemon.h): maps blocks_storage.* and limits.* to the TSDB and

@@ -13,23 +13,37 @@
 static struct {
     tsdb_registry_t *reg;
     storage_api_t *api;
+    _Atomic int64_t max_recv_msg_size; /* not a per-tenant limit; follows reloads */
 } mod;
+
+static void limits_map(const cfg_limits_t *c, int64_t max_recv, storage_limits_t *l)
+{
+    storage_limits_default(l);
+    l->ingestion_rate = c->ingestion_rate;
+    l->ingestion_burst_size = c->ingestion_burst_size;
+    l->max_global_series_per_user = c->max_global_series_per_user;
+    l->max_label_names_per_series = c->max_label_names_per_series;
+    l->max_label_name_length = c->max_label_name_length;
+    l->max_label_value_length = c->max_label_value_length;
+    if (c->creation_grace_period_ms > 0) {
+        l->creation_grace_period_ms = c->creation_grace_period_ms;
+    }
+    if (max_recv > 0) {
+        l->max_recv_msg_size = (size_t)max_recv;
+    }
+}
 
 static void limits_from_cfg(const cfg_t *c, storage_limits_t *l)
 {
-    storage_limits_default(l);
-    l->ingestion_rate = c->limits.ingestion_rate;
-    l->ingestion_burst_size = c->limits.ingestion_burst_size;
-    l->max_global_series_per_user = c->limits.max_global_series_per_user;
-    l->max_label_names_per_series = c->limits.max_label_names_per_series;
-    l->max_label_name_length = c->limits.max_label_name_length;
-    l->max_label_value_length = c->limits.max_label_value_length;
-    if (c->limits.creation_grace_period_ms > 0) {
-        l->creation_grace_period_ms = c->limits.creation_grace_period_ms;
-    }
-    if (c->distributor_max_recv_msg_size > 0) {
-        l->max_recv_msg_size = (size_t)c->distributor_max_recv_msg_size;
-    }
+    limits_map(&c->limits, c->distributor_max_recv_msg_size, l);
+}
+
+/* The tenant's limits with its runtime overrides (storage_limits_fn). */
+static void tenant_limits(void *arg, const char *tenant, storage_limits_t *out)
+{
+    cfg_limits_t cl;
+    daemon_limits(arg, tenant, &cl);
+    limits_map(&cl, mod.max_recv_msg_size, out);
 }
 
 static void opts_from_cfg(const cfg_t *c, tsdb_opts_t *o)
@@ -58,6 +72,7 @@ static void opts_from_cfg(const cfg_t *c, tsdb_opts_t *o)
 
 static void on_reload(void *arg, const cfg_t *c)
 {
+    mod.max_recv_msg_size = c->distributor_max_recv_msg_size;
     storage_limits_t l;
     limits_from_cfg(c, &l);
     storage_api_set_limits(arg, &l);
@@ -78,6 +93,7 @@ int storage_module_init(struct daemon *d, err_t *err)
     storage_limits_t l;
     opts_from_cfg(c, &o);
     limits_from_cfg(c, &l);
+    mod.max_recv_msg_size = c->distributor_max_recv_msg_size;
     mod.reg = tsdb_registry_open(&o, err);
     if (mod.reg != NULL) {
         mod.api =
@@ -89,6 +105,7 @@ int storage_module_init(struct daemon *d, err_t *err)
         mod.reg = NULL;
         return -1;
     }
+    storage_api_set_limits_fn(mod.api, tenant_limits, d);
     daemon_on_stop(d, on_stop, NULL);
     daemon_on_reload(d, on_reload, mod.api);
     return 0;

@@ -33,6 +33,8 @@ struct storage_pusher {
     tsdb_registry_t *reg;
     pthread_mutex_t mu; /* guards limits and buckets */
     storage_limits_t limits;
+    storage_limits_fn limits_fn; /* set once before the first push */
+    void *limits_arg;
     hashmap_t buckets; /* tenant -> bucket_t* */
 };
 
@@ -89,6 +91,14 @@ void storage_pusher_set_limits(storage_pusher_t *p, const storage_limits_t *limi
 {
     pthread_mutex_lock(&p->mu);
     p->limits = *limits;
+    pthread_mutex_unlock(&p->mu);
+}
+
+void storage_pusher_set_limits_fn(storage_pusher_t *p, storage_limits_fn fn, void *arg)
+{
+    pthread_mutex_lock(&p->mu);
+    p->limits_fn = fn;
+    p->limits_arg = arg;
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -418,7 +428,12 @@ void storage_push(storage_pusher_t *p, const char *tenant, const void *body, siz
     storage_limits_t l;
     pthread_mutex_lock(&p->mu);
     l = p->limits;
+    storage_limits_fn fn = p->limits_fn;
+    void *arg = p->limits_arg;
     pthread_mutex_unlock(&p->mu);
+    if (fn != NULL) {
+        fn(arg, tenant, &l);
+    }
 
     arena_t *a = arena_new(0, NULL);
     Herald__Rw__WriteRequest *req = decode(a, body, len, &l, res);

@@ -38,6 +38,10 @@ typedef struct storage_pusher storage_pusher_t;
 storage_pusher_t *storage_pusher_new(tsdb_registry_t *reg, const storage_limits_t *limits);
 void storage_pusher_free(storage_pusher_t *p); /* NULL is a no-op */
 void storage_pusher_set_limits(storage_pusher_t *p, const storage_limits_t *limits);
+/* Per-tenant limits (runtime overrides): when set, `fn` gives each push its tenant's limits
+ * instead of the pusher's. It must be thread-safe. */
+typedef void (*storage_limits_fn)(void *arg, const char *tenant, storage_limits_t *out);
+void storage_pusher_set_limits_fn(storage_pusher_t *p, storage_limits_fn fn, void *arg);
 
 /* Decodes and ingests one remote-write body (snappy block format around a WriteRequest)
  * for `tenant`; `now_ms` is the reference for the future-timestamp check. */

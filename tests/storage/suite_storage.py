@@ -14,7 +14,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "integration"))
-from harness import ROOT, Daemon, Runner, check, check_eq, check_in  # noqa: E402
+from harness import ROOT, Daemon, Runner, check, check_eq, check_in, wait_until  # noqa: E402
 
 BUILD = os.environ.get("HERALD_BUILD") or os.path.join(ROOT, "build")
 RW_ENCODE = os.path.join(BUILD, "tools", "rw_encode")
@@ -236,6 +236,38 @@ def kill_9_loses_no_acknowledged_sample():
         check_eq(n, (maxt - mint) // 1000 + 1, "no gap in %s" % m.group(1))
     print("NOTE kill -9: %d pushes acknowledged, all %d x %d samples recovered" %
           (len(acked), n_series, last + 1))
+
+
+@run.test
+def runtime_overrides_per_tenant():
+    """runtime_config.file: a tenant's overrides apply to its pushes only, are re-read when the
+    file changes, and a bad new file keeps the previous overrides."""
+    d = promd(["-runtime-config.file=rt.yaml", "-runtime-config.reload-period=200ms"])
+    rt = os.path.join(d.tmp, "rt.yaml")
+
+    def write(text):
+        with open(rt + ".tmp", "w") as f:
+            f.write(text)
+        os.rename(rt + ".tmp", rt)
+
+    write("overrides:\n  team-a:\n    max_label_names_per_series: 3\n")
+    d.start()
+    body = encode(['m{a="1",b="2",c="3"} 1 %d' % now_ms()])  # 4 names with __name__
+    r = push(d, "team-a", body)
+    check_eq(r.status, 400, "team-a over its own limit: %r" % r.body)
+    check_in(b"max-label-names-per-series", r.body, "Mimir's error id")
+    check_eq(push(d, "team-b", body).status, 200, "team-b keeps the default limit (30)")
+    write("overrides:\n  team-a:\n    max_label_names_per_series: 10\n")
+    wait_until(lambda: push(d, "team-a", body).status == 200, timeout=10,
+               what="team-a's raised limit to apply")
+    write("overrides:\n  team-a:\n    no_such_limit: 1\n")
+    time.sleep(1.0)
+    check_eq(push(d, "team-a", body).status, 200, "a bad file keeps the previous overrides")
+    check_in("runtime config load failed", d.log_tail(), "the bad file is logged")
+    d.stop()
+    d2 = promd(["-runtime-config.file=" + rt])
+    d2.spawn()
+    check_eq(d2.wait_exit(), 1, "a bad runtime config at start fails the start, as Mimir")
 
 
 if __name__ == "__main__":
