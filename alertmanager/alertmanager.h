@@ -11,6 +11,14 @@
 #include "common/err.h"
 #include "common/http.h"
 
+/* Mimir's per-tenant Alertmanager limits; 0 means no limit. */
+typedef struct am_limits {
+    int max_alerts_count;      /* alerts held (firing or resolved, until collected) */
+    int max_alerts_size_bytes; /* sum of label, annotation and generatorURL bytes */
+    int max_silences_count;    /* silences held, expired ones included until collected */
+    int max_silence_size_bytes; /* one silence, as Alertmanager's protobuf encoding sizes it */
+} am_limits_t;
+
 typedef struct {
     const char *data_dir;             /* silences + notification log, <dir>/<tenant>/ */
     const char *external_url;         /* "http://localhost:9009/alertmanager" */
@@ -21,6 +29,10 @@ typedef struct {
     int send_threads;                 /* notification pool size; 0: 16 */
     int64_t retention_ms;             /* silences/nflog retention; 0: 120h */
     size_t max_config_bytes;          /* 0: no limit */
+    /* Per-tenant limits (Mimir's alertmanager_* limits with runtime overrides); NULL: none.
+     * Called with tenant locks held: it must be quick and must not call back. */
+    void (*limits)(void *arg, const char *tenant, struct am_limits *out);
+    void *limits_arg;
 } am_opts_t;
 
 typedef struct am am_t;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "alertmanager/am_int.h"
+#include "common/log.h"
 #include "common/mem.h"
 
 am_alert_t *am__alert_new(void)
@@ -104,12 +105,56 @@ static void fp_key(uint64_t fp, char out[17])
     snprintf(out, 17, "%016" PRIx64, fp);
 }
 
+/* Mimir's alert size: bytes of label and annotation names and values plus generatorURL. */
+static int64_t alert_size(const am_alert_t *a)
+{
+    int64_t n = a->generator_url != NULL ? (int64_t)strlen(a->generator_url) : 0;
+    const labels_t *sets[2] = {a->labels, a->annotations};
+    for (int s = 0; s < 2; s++) {
+        for (size_t i = 0; sets[s] != NULL && i < labels_len(sets[s]); i++) {
+            label_t l = labels_at(sets[s], i);
+            n += (int64_t)(strlen(l.name) + strlen(l.value));
+        }
+    }
+    return n;
+}
+
+/* Mimir's alerts limiter: a new alert over max_alerts_count, or any alert taking the total
+ * over max_alerts_size_bytes, is dropped with a log line and a metric (the API still
+ * answers 200, as Alertmanager's store only logs callback errors). */
+static int alerts_limited(am_tenant_t *t, const am_alert_t *in, const am_alert_t *old)
+{
+    am_limits_t l;
+    am__tenant_limits(t, &l);
+    char msg[96] = "";
+    if (old == NULL && l.max_alerts_count > 0 &&
+        hashmap_len(&t->alerts) + 1 > (size_t)l.max_alerts_count) {
+        snprintf(msg, sizeof(msg), "too many alerts, limit: %d", l.max_alerts_count);
+    } else if (l.max_alerts_size_bytes > 0 &&
+               t->alerts_bytes + alert_size(in) - (old ? alert_size(old) : 0) >
+                   l.max_alerts_size_bytes) {
+        snprintf(msg, sizeof(msg), "alerts too big, total size limit: %d bytes",
+                 l.max_alerts_size_bytes);
+    }
+    if (msg[0] == '\0') {
+        return 0;
+    }
+    LOG_ERROR("pre-store callback returned error on set alert", KV_STR("user", t->id),
+              KV_STR("err", msg));
+    am__metrics_limited(t->id);
+    return 1;
+}
+
 int am__alerts_put(am_tenant_t *t, am_alert_t *in, int64_t now_ns)
 {
     char key[17];
     in->fp = am__fingerprint(in->labels);
     fp_key(in->fp, key);
     am_alert_t *old = hashmap_get(&t->alerts, key);
+    if (alerts_limited(t, in, old)) {
+        am__alert_unref(in);
+        return -1;
+    }
     am_alert_t *cur = in;
     /* Only overlapping alerts merge; a new occurrence after resolution replaces. */
     if (old != NULL && in->ends_ns > old->starts_ns && in->starts_ns < old->ends_ns) {
@@ -117,6 +162,7 @@ int am__alerts_put(am_tenant_t *t, am_alert_t *in, int64_t now_ns)
         am__alert_unref(in);
     }
     hashmap_put(&t->alerts, key, cur);
+    t->alerts_bytes += alert_size(cur) - (old != NULL ? alert_size(old) : 0);
     am__alert_unref(old);
     am__dispatch_alert(t, cur, now_ns);
     return 0;
@@ -129,6 +175,7 @@ void am__alerts_gc(am_tenant_t *t, int64_t now_ns)
     void *v;
     while (hashmap_next(&t->alerts, &it, &k, &v)) {
         if (am__alert_resolved(v, now_ns)) {
+            t->alerts_bytes -= alert_size(v);
             hashmap_del(&t->alerts, k);
             am__alert_unref(v);
         }

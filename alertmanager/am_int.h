@@ -300,11 +300,13 @@ struct am_tenant {
     hashmap_t groups;   /* route id "\x1f" group fp -> am_group_t* */
     hashmap_t silences; /* id -> am_silence_t* */
     hashmap_t nflog;    /* receiver "/" integration "/" group key -> am_nflog_entry_t* */
+    int64_t alerts_bytes; /* am__alert_size of every alert held (max_alerts_size_bytes) */
     int64_t last_gc_ns;
     int loaded_state;
 };
 
 am_tenant_t *am__tenant_ref(am_tenant_t *t);
+void am__tenant_limits(const am_tenant_t *t, am_limits_t *out); /* zeros without a source */
 void am__tenant_unref(am_tenant_t *t);
 
 /* Alerts (am_alerts.c); tenant->mu held. */
@@ -377,6 +379,7 @@ int am__http_post(const am_http_cfg_t *hc, const char *url, const char *content_
                   const buf_t *body, int64_t timeout_ns, err_t *err);
 void am__metrics_notify(const char *tenant, const am_integration_t *in, int ok, double secs);
 void am__metrics_received(const char *tenant, int firing, int resolved, int invalid);
+void am__metrics_limited(const char *tenant); /* an alert refused by the tenant's limits */
 void am__metrics_alerts(const char *tenant, int active, int suppressed);
 /* Go time.Time JSON text (RFC 3339 with trimmed nanoseconds, UTC); 0 -> Go's zero time. */
 void am__time_format(int64_t ns, char *out, size_t n);

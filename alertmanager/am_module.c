@@ -7,6 +7,17 @@
 #include "config/daemon.h"
 #include "common/log.h"
 
+/* The tenant's Mimir alertmanager_* limits, runtime overrides included (am_opts_t.limits). */
+static void tenant_limits(void *arg, const char *tenant, am_limits_t *out)
+{
+    cfg_limits_t l;
+    daemon_limits(arg, tenant, &l);
+    out->max_alerts_count = l.alertmanager_max_alerts_count;
+    out->max_alerts_size_bytes = l.alertmanager_max_alerts_size_bytes;
+    out->max_silences_count = l.alertmanager_max_silences_count;
+    out->max_silence_size_bytes = l.alertmanager_max_silence_size_bytes;
+}
+
 static void am_stop(void *arg)
 {
     am_free(arg);
@@ -38,6 +49,8 @@ int am_module_init(daemon_t *d, err_t *err)
         .max_config_bytes = cfg->limits.alertmanager_max_config_size_bytes > 0
                                 ? (size_t)cfg->limits.alertmanager_max_config_size_bytes
                                 : 0,
+        .limits = tenant_limits,
+        .limits_arg = d,
     };
     am_t *am = am_new(&opts, err);
     cfg_unref(cfg);

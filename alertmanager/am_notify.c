@@ -201,7 +201,7 @@ int am__notify(const am_integration_t *in, const am_config_t *c, const am_notice
 
 static struct {
     pthread_once_t once;
-    metric_t *total, *failed, *alerts_received, *alerts_invalid, *alerts, *latency;
+    metric_t *total, *failed, *alerts_received, *alerts_invalid, *alerts, *latency, *limited;
 } metrics = {.once = PTHREAD_ONCE_INIT};
 
 static void metrics_init(void)
@@ -220,6 +220,10 @@ static void metrics_init(void)
                                        "user,integration", NULL, 0);
     metrics.alerts = metric_gauge("alertmanager_alerts", "How many alerts by state.",
                                   "user,state");
+    metrics.limited = metric_counter("alertmanager_alerts_insert_limited_total",
+                                     "Number of failures to insert new alerts to in-memory alert "
+                                     "store.",
+                                     "user");
     metrics.alerts_invalid = metric_counter("alertmanager_alerts_invalid_total",
                                             "The total number of received alerts that were "
                                             "invalid.",
@@ -234,6 +238,12 @@ void am__metrics_notify(const char *tenant, const am_integration_t *in, int ok, 
     if (!ok) {
         metric_add(metrics.failed, 1, tenant, am__recv_kind_name(in->kind));
     }
+}
+
+void am__metrics_limited(const char *tenant)
+{
+    pthread_once(&metrics.once, metrics_init);
+    metric_add(metrics.limited, 1, tenant);
 }
 
 void am__metrics_received(const char *tenant, int firing, int resolved, int invalid)

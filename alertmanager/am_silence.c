@@ -191,9 +191,73 @@ static void expire_in_place(am_silence_t *s, int64_t now_ns)
     s->updated_ns = now_ns;
 }
 
+/* ---- limits (Mimir's alertmanager_max_silences_count / _max_silence_size_bytes) -------- */
+
+static size_t varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* A length-delimited field of `len` bytes (field numbers here are all below 16). */
+static size_t field_len(size_t len)
+{
+    return 1 + varint_len(len) + len;
+}
+
+static size_t str_field(const char *s)
+{
+    size_t n = s != NULL ? strlen(s) : 0;
+    return n > 0 ? field_len(n) : 0;
+}
+
+static size_t timestamp_field(int64_t ns)
+{
+    int64_t sec = ns / 1000000000, nanos = ns % 1000000000;
+    size_t n = (sec != 0 ? 1 + varint_len((uint64_t)sec) : 0) +
+               (nanos != 0 ? 1 + varint_len((uint64_t)nanos) : 0);
+    return field_len(n);
+}
+
+/* Bytes of the silence as Alertmanager stores it (a MeshSilence protobuf: the silence with
+ * id, matchers, start/end/update times, author and comment, plus its expiry), which is what
+ * its size limit measures. */
+static size_t silence_size(const am_silence_t *s, int64_t retention_ns)
+{
+    size_t n = str_field(s->id);
+    for (size_t i = 0; i < s->n_matchers; i++) {
+        const am_smatcher_t *m = &s->matchers[i];
+        int type = m->is_regex ? (m->is_equal ? 1 : 3) : (m->is_equal ? 0 : 2);
+        n += field_len((type != 0 ? 2 : 0) + str_field(m->name) + str_field(m->value));
+    }
+    n += timestamp_field(s->starts_ns) + timestamp_field(s->ends_ns) +
+         timestamp_field(s->updated_ns) + str_field(s->created_by) + str_field(s->comment);
+    return field_len(n) + timestamp_field(s->ends_ns + retention_ns);
+}
+
+static int check_size(am_tenant_t *t, const am_silence_t *s, const am_limits_t *l, err_t *err)
+{
+    int64_t retention_ns = (t->am->opts.retention_ms > 0 ? t->am->opts.retention_ms
+                                                         : 120LL * 3600 * 1000) *
+                           1000000;
+    size_t n = silence_size(s, retention_ns);
+    if (l->max_silence_size_bytes > 0 && n > (size_t)l->max_silence_size_bytes) {
+        return err_set(err, ERR_BAD_DATA,
+                       "silence exceeded maximum size: %zu bytes (limit: %d bytes)", n,
+                       l->max_silence_size_bytes);
+    }
+    return 0;
+}
+
 int am__silence_set(am_tenant_t *t, am_silence_t *s, int64_t now_ns, am_changed_t *ch,
                     err_t *err)
 {
+    am_limits_t l;
+    am__tenant_limits(t, &l);
     am_silence_t *prev = NULL;
     s->updated_ns = now_ns;
     if (silence_validate(s, err) < 0) {
@@ -206,20 +270,33 @@ int am__silence_set(am_tenant_t *t, am_silence_t *s, int64_t now_ns, am_changed_
             goto fail;
         }
         if (can_update(prev, s, now_ns)) {
+            if (check_size(t, s, &l, err) < 0) {
+                goto fail;
+            }
             hashmap_put(&t->silences, s->id, s);
             am__silence_free(prev);
             changed_add(ch, s);
             return 0;
         }
-        /* Otherwise the old silence is expired (if still running) and a new one made. */
-        if (am__silence_state(prev, now_ns) != AM_SIL_EXPIRED) {
-            expire_in_place(prev, now_ns);
-            changed_add(ch, prev);
-        }
+    }
+    /* A new silence, or a replacement (a new silence too): room for one more? */
+    size_t held = hashmap_len(&t->silences);
+    if (l.max_silences_count > 0 && held + 1 > (size_t)l.max_silences_count) {
+        err_set(err, ERR_BAD_DATA, "exceeded maximum number of silences: %zu (limit: %d)", held,
+                l.max_silences_count);
+        goto fail;
     }
     am__uuid4(s->id);
     if (s->starts_ns < now_ns) {
         s->starts_ns = now_ns;
+    }
+    if (check_size(t, s, &l, err) < 0) {
+        goto fail;
+    }
+    /* The replaced silence is expired (if still running), leaving its history. */
+    if (prev != NULL && am__silence_state(prev, now_ns) != AM_SIL_EXPIRED) {
+        expire_in_place(prev, now_ns);
+        changed_add(ch, prev);
     }
     hashmap_put(&t->silences, s->id, s);
     changed_add(ch, s);

@@ -19,6 +19,14 @@
 
 #define ALERT_GC_NS (30LL * 60 * AM_NS_PER_S)
 
+void am__tenant_limits(const am_tenant_t *t, am_limits_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (t->am->opts.limits != NULL) {
+        t->am->opts.limits(t->am->opts.limits_arg, t->id, out);
+    }
+}
+
 am_tenant_t *am__tenant_ref(am_tenant_t *t)
 {
     atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);

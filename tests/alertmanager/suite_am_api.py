@@ -154,6 +154,54 @@ def fifty_megabyte_body_is_refused_and_daemon_lives():
 
 
 @run.test
+def tenant_limits_with_runtime_overrides():
+    """Mimir's per-tenant Alertmanager limits, set for one tenant in the runtime config:
+    alerts over the count are dropped (200, logged, counted), silences over the count or
+    size are refused with Alertmanager's texts; other tenants are unaffected."""
+    sink = Sink()
+    d = alertd(fallback=webhook_cfg(sink))
+    rt = os.path.join(d.tmp, "rt.yaml")
+    with open(rt, "w") as f:
+        f.write("overrides:\n  t1:\n    alertmanager_max_alerts_count: 2\n"
+                "    alertmanager_max_silences_count: 1\n"
+                "    alertmanager_max_silence_size_bytes: 400\n")
+    d.args.append("-runtime-config.file=" + rt)
+    d.start()
+    alerts = [{"labels": {"alertname": "A%d" % i}} for i in range(3)]
+    check_eq(d.post(A + "/alerts", alerts, H("t1")).status, 200, "accepted, as upstream")
+    check_eq(len(d.get(A + "/alerts", H("t1")).json()), 2, "the third alert was dropped")
+    check_eq(d.post(A + "/alerts", alerts[:1], H("t1")).status, 200, "update of a held alert")
+    check_eq(d.post(A + "/alerts", alerts, H("t2")).status, 200, "t2")
+    check_eq(len(d.get(A + "/alerts", H("t2")).json()), 3, "t2 has no limit")
+    check_in('alertmanager_alerts_insert_limited_total{user="t1"} 1',
+             d.get("/metrics").text, "limited counter")
+    check_in("too many alerts, limit: 2", d.log_tail(), "logged")
+    now = time.time()
+    sil = {"matchers": [{"name": "a", "value": "b", "isRegex": False}],
+           "startsAt": rfc3339(now - 10), "endsAt": rfc3339(now + 3600),
+           "createdBy": "ops", "comment": "x"}
+    check_eq(d.post(A + "/silences", sil, H("t1")).status, 200, "first silence")
+    r = d.post(A + "/silences", sil, H("t1"))
+    check_eq((r.status, r.json()), (400, "exceeded maximum number of silences: 1 (limit: 1)"),
+             "second silence")
+    check_eq(d.post(A + "/silences", sil, H("t2")).status, 200, "t2 silence")
+    big = dict(sil, comment="y" * 500)
+    r = d.post(A + "/silences", big, H("t2"))
+    check_eq(r.status, 200, "t2 has no size limit")
+    with open(rt, "w") as f:
+        f.write("overrides:\n  t2:\n    alertmanager_max_silence_size_bytes: 400\n")
+    d.args = [a for a in d.args if not a.startswith("-runtime-config")] + [
+        "-runtime-config.file=" + rt]
+    d.stop()
+    d.start()
+    r = d.post(A + "/silences", big, H("t2"))
+    check_eq(r.status, 400, "over the size limit after restart")
+    check(r.json().startswith("silence exceeded maximum size: ") and
+          r.json().endswith(" bytes (limit: 400 bytes)"), "size message: %r" % r.json())
+    sink.close()
+
+
+@run.test
 def silences_api():
     sink = Sink()
     d = alertd(fallback=webhook_cfg(sink)).start()
