@@ -7,7 +7,9 @@
  * frees it. The access callback is called once when headers are in (route, auth and a
  * Content-Length check answer early, so a refused body is never read), once per body chunk,
  * and once at the end, when the handler runs. `in_flight` counts requests between those two
- * callbacks so a stop can let them finish. */
+ * callbacks so a stop can let them finish. A handler may instead answer 101 and hand the
+ * socket over (http_reply_upgrade, for WebSockets): the connection then leaves in_flight,
+ * and a stop first runs the on_stop hooks so the owners close such sockets while they exist. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -347,6 +349,80 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     return MHD_YES;
 }
 
+static void leave_in_flight(http_server_t *s)
+{
+    pthread_mutex_lock(&s->mu);
+    if (--s->in_flight == 0) {
+        pthread_cond_broadcast(&s->idle);
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- protocol upgrade ----------------------------------------------------------------------
+ * libmicrohttpd keeps an upgraded connection (and its request record) until the owner gives
+ * the socket back; the request then completes. It stops counting as in flight as soon as it
+ * is handed over, so a server stop waits only for HTTP requests, after the stop hooks have
+ * closed the upgraded ones. */
+
+struct http_upgrade {
+    struct MHD_UpgradeResponseHandle *urh;
+};
+
+static void on_upgraded(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra,
+                        size_t n_extra, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+    http_req_t *r = cls;
+    http_upgrade_t *up = xmalloc(sizeof(*up));
+    up->urh = urh;
+    r->upgrade = HTTP__UPGRADE_DONE;
+    leave_in_flight(r->srv);
+    r->upgrade_fn(r->upgrade_arg, sock, extra, n_extra, up);
+}
+
+int http_reply_upgrade(http_req_t *r, const char *protocol, http_upgrade_fn fn, void *arg,
+                       err_t *err)
+{
+    if (r->replied) {
+        return err_set(err, ERR_INTERNAL, "upgrade of %s after a reply", r->path);
+    }
+    struct MHD_Response *resp = MHD_create_response_for_upgrade(on_upgraded, r);
+    if (resp == NULL) {
+        return err_set(err, ERR_INTERNAL, "cannot create the upgrade response");
+    }
+    MHD_add_response_header(resp, "Connection", "Upgrade");
+    MHD_add_response_header(resp, "Upgrade", protocol);
+    for (const http__hdr_t *h = r->headers; h != NULL; h = h->next) {
+        MHD_add_response_header(resp, h->name, h->value);
+    }
+    r->upgrade_fn = fn;
+    r->upgrade_arg = arg;
+    r->upgrade = HTTP__UPGRADE_QUEUED;
+    enum MHD_Result ok = MHD_queue_response(r->conn, MHD_HTTP_SWITCHING_PROTOCOLS, resp);
+    MHD_destroy_response(resp);
+    if (ok != MHD_YES) {
+        r->upgrade = HTTP__UPGRADE_NONE;
+        return err_set(err, ERR_BAD_DATA, "cannot upgrade this connection (HTTP/1.1 required)");
+    }
+    r->replied = 1;
+    r->stage = HTTP__DONE;
+    return 0;
+}
+
+void http_upgrade_close(http_upgrade_t *up)
+{
+    if (up == NULL) {
+        return;
+    }
+    MHD_upgrade_action(up->urh, MHD_UPGRADE_ACTION_CLOSE);
+    free(up);
+}
+
+void http_server_on_stop(http_server_t *s, void (*fn)(void *arg), void *arg)
+{
+    xgrow((void **)&s->stop_hooks, &s->cap_stop_hooks, s->n_stop_hooks + 1, sizeof(*s->stop_hooks));
+    s->stop_hooks[s->n_stop_hooks++] = (struct http__stop_hook){fn, arg};
+}
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     http_server_t *s = cls;
@@ -374,14 +450,16 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     }
     *con_cls = NULL;
+    if (r->upgrade == HTTP__UPGRADE_QUEUED) {
+        r->upgrade_fn(r->upgrade_arg, -1, NULL, 0, NULL); /* the 101 never went out */
+    }
+    int counted = r->upgrade != HTTP__UPGRADE_DONE;
     buf_fini(&r->body);
     arena_free(r->arena);
     free(r);
-    pthread_mutex_lock(&s->mu);
-    if (--s->in_flight == 0) {
-        pthread_cond_broadcast(&s->idle);
+    if (counted) {
+        leave_in_flight(s);
     }
-    pthread_mutex_unlock(&s->mu);
 }
 
 /* libmicrohttpd's own messages: client resets and the like, so debug level; the last one is
@@ -432,7 +510,8 @@ int http_server_start(http_server_t *s, err_t *err)
         return -1;
     }
     /* epoll where available: select() would cap connections at FD_SETSIZE */
-    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE;
     struct MHD_OptionItem limit[] = {
         {s->opts.max_connections > 0 ? MHD_OPTION_CONNECTION_LIMIT : MHD_OPTION_END,
          s->opts.max_connections, NULL},
@@ -471,6 +550,9 @@ void http_server_stop_timeout(http_server_t *s, int timeout_ms)
     MHD_socket fd = MHD_quiesce_daemon(s->mhd);
     if (fd != MHD_INVALID_SOCKET) {
         close(fd);
+    }
+    for (size_t i = 0; i < s->n_stop_hooks; i++) {
+        s->stop_hooks[i].fn(s->stop_hooks[i].arg);
     }
     struct timespec deadline;
     clock_gettime(CLOCK_REALTIME, &deadline);
@@ -536,6 +618,7 @@ void http_server_free(http_server_t *s)
         free(s->auth_prefixes[i]);
     }
     free(s->auth_prefixes);
+    free(s->stop_hooks);
     free(s->listen_address);
     free(s->server_name);
     free(s->no_auth_tenant);

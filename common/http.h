@@ -116,6 +116,28 @@ void http_reply_prom_raw(http_req_t *r, buf_t *data_json);
 void http_reply_prom_error(http_req_t *r, const err_t *err);
 void http_set_header(http_req_t *r, const char *name, const char *value); /* before reply */
 
+/* ---- protocol upgrade (WebSocket, see common/ws.h) ---- */
+typedef struct http_upgrade http_upgrade_t;
+/* Runs exactly once per successful http_reply_upgrade, on a libmicrohttpd thread (must not
+ * block): after the 101 went out, with the connection's socket (owned by the callee until
+ * http_upgrade_close; never close() it), the bytes the client sent after its request
+ * (`extra`, borrowed for the call) and the handle; or with fd -1 and up NULL when the
+ * connection ended before the 101 could be sent (the callee then only releases arg). An
+ * upgraded connection no longer counts as a request in flight for http_server_stop. */
+typedef void (*http_upgrade_fn)(void *arg, int fd, const char *extra, size_t n_extra,
+                                http_upgrade_t *up);
+/* Answers 101 Switching Protocols with "Upgrade: <protocol>", "Connection: Upgrade" and the
+ * headers set with http_set_header. 0, or -1 + err when it cannot (already replied, not
+ * HTTP/1.1): then nothing was sent, fn will not run and the caller replies. */
+int http_reply_upgrade(http_req_t *r, const char *protocol, http_upgrade_fn fn, void *arg,
+                       err_t *err);
+/* Gives the socket back to libmicrohttpd, which closes it; frees up. Any thread. */
+void http_upgrade_close(http_upgrade_t *up);
+/* fn(arg) runs when the server starts stopping, after it stopped accepting and before it
+ * waits for requests: owners of upgraded connections close them there (synchronously: the
+ * sockets are gone once libmicrohttpd stops). Register before the start. */
+void http_server_on_stop(http_server_t *s, void (*fn)(void *arg), void *arg);
+
 /* URL helpers. Decode: %XX (and '+' as space in forms); NULL for a malformed escape, as
  * Go's url.PathUnescape fails. Encode: Go's url.PathEscape (unreserved bytes and $&+,:;=@
  * kept, the rest %XX in upper case). */

@@ -53,6 +53,13 @@ struct http_server {
     char *no_auth_tenant; /* guarded by mu */
     size_t in_flight;     /* requests begun and not yet completed; guarded by mu */
     char last_error[256]; /* libmicrohttpd's last log line (bind errors); guarded by mu */
+
+    /* http_server_on_stop hooks (owners of upgraded connections); set before start */
+    struct http__stop_hook {
+        void (*fn)(void *arg);
+        void *arg;
+    } * stop_hooks;
+    size_t n_stop_hooks, cap_stop_hooks;
 };
 
 typedef struct {
@@ -71,6 +78,13 @@ typedef enum {
     HTTP__TOO_LARGE, /* body over the limit: the rest is discarded, then 413 */
     HTTP__DONE,      /* a response was queued */
 } http__stage_t;
+
+/* Where a request answered with http_reply_upgrade stands. */
+typedef enum {
+    HTTP__UPGRADE_NONE,
+    HTTP__UPGRADE_QUEUED, /* 101 queued; the upgrade callback has not run yet */
+    HTTP__UPGRADE_DONE,   /* the socket was handed over (no longer counted in in_flight) */
+} http__upgrade_t;
 
 struct http_req {
     http_server_t *srv;
@@ -99,6 +113,10 @@ struct http_req {
     const char *tenant;
     http__hdr_t *headers; /* set by http_set_header, applied at reply */
     int replied;
+
+    http__upgrade_t upgrade; /* http_reply_upgrade: its callback, run exactly once */
+    http_upgrade_fn upgrade_fn;
+    void *upgrade_arg;
 };
 
 /* http_req.c */

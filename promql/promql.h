@@ -43,6 +43,10 @@ promql_type_t promql_expr_type(const promql_expr_t *e);
  * function whose value depends on the evaluation time (time(), timestamp(), minute(), ...),
  * for which pinning changes the result. Used for step-invariance tests. */
 int promql_pin_time(promql_expr_t *e, int64_t ms);
+/* Sets matcher m in every vector selector of e, as `promtool promql label-matchers set`: a
+ * matcher on the same label name is replaced, else m is appended (copies of m live in a).
+ * Print the result with promql_format. -1 + err only when a copy cannot be made. */
+int promql_set_matcher(arena_t *a, promql_expr_t *e, const matcher_t *m, err_t *err);
 const char *promql_type_name(promql_type_t t); /* "scalar", "vector", "matrix", "string" */
 
 typedef struct {

@@ -7,9 +7,11 @@
 
 #include "common/log.h"
 #include "ruler/ruler_int.h"
+#include "ruler/ruler_logql.h"
 #include "ruler/ruler_module.h"
 #include "ruler/ruler_promql.h"
 #include "storage/api.h"
+#include "storage/logpush.h"
 
 static const char *nz(const char *s)
 {
@@ -67,17 +69,25 @@ int ruler_module_start(daemon_t *d, ruler_flavor_t flavor, const ruler_evaluator
     return rc;
 }
 
-/* herald-logd has no LogQL engine yet: rules are stored, listed and scheduled,
- * but every evaluation reports this error (docs/ruler.md says so). */
-static int logql_missing(void *ctx, arena_t *a, const char *tenant, const char *expr, int64_t t_ms,
-                         ruler_sample_t **out, size_t *n_out, err_t *err)
-{
-    return err_set(err, ERR_UNAVAILABLE, "LogQL evaluation is not available in this build");
-}
-
+/* herald-logd: LogQL rules over the store of the logstore module (started before the
+ * ruler, so stopped after it). The store description is set once, here, before the ruler
+ * starts, and only read afterwards. */
 int ruler_logd_init(daemon_t *d, err_t *err)
 {
-    static const ruler_evaluator_t ev = {.lang = "logql", .eval = logql_missing};
+    static logql_ruler_store_t store;
+    store.store = logstore_module_store();
+    if (store.store == NULL) {
+        return err_set(err, ERR_INTERNAL, "the ruler needs the logstore module started before it");
+    }
+    cfg_t *c = daemon_config(d);
+    store.query_timeout_ms = c->limits.query_timeout_ms;
+    store.max_series = c->limits.max_query_series > 0 ? (size_t)c->limits.max_query_series : 0;
+    if (c->ruler.remote_write_enabled) {
+        LOG_WARN("ruler.remote_write is not supported yet: recording-rule results are dropped");
+    }
+    cfg_unref(c);
+    ruler_evaluator_t ev;
+    logql_ruler_evaluator(&ev, &store);
     return ruler_module_start(d, RULER_FLAVOR_LOKI, &ev, err);
 }
 

@@ -26,6 +26,9 @@ typedef struct {
     size_t chunk_target_bytes;    /* cut a head chunk at this many uncompressed bytes (1.5 MiB) */
     int64_t chunk_max_age_ms;     /* ... or when its first entry is this old (2h) */
     int64_t chunk_idle_ms;        /* ... or when the stream got nothing for this long (30m) */
+    /* A flush rewrites the WAL to the entries still in heads only once the WAL exceeds this
+     * and 4x those heads (64 MiB); until then replay skips the frames of flushed entries. */
+    size_t wal_checkpoint_bytes;
 } logstore_opts_t;
 
 void logstore_opts_default(logstore_opts_t *o);
@@ -50,6 +53,11 @@ typedef struct logstore logstore_t;
 
 logstore_t *logstore_open(const logstore_opts_t *o, err_t *err); /* replays every WAL */
 void logstore_close(logstore_t *s); /* flushes, fsyncs; NULL is a no-op */
+
+/* The background thread's work, run now (tests, shutdown): cut the head chunks due at
+ * now_ms (every non-empty one with force), flush them, truncate the WALs, apply retention
+ * relative to now_ms. -1 + err (ERR_INTERNAL) on I/O errors; data stays in the WAL. */
+int logstore_maintain(logstore_t *s, int64_t now_ms, int force, err_t *err);
 
 /* Appends the streams of one push for `tenant`; on return 0 the data is in the WAL (fsynced
  * per wal_fsync_ms) and visible to new readers. An entry equal to one already stored (same

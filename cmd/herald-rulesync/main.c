@@ -2,9 +2,11 @@
  * mimir.rules.kubernetes / loki.rules.kubernetes, status and /metrics on port 12345). This
  * file only lists the modules; config/daemon.c runs them. */
 #include "config/daemon.h"
+#include "ruler/rulesync.h"
 
-/* Modules, in start order; add one line per module, e.g. {"rulesync", rulesync_module_init}. */
+/* Modules, in start order. */
 static const daemon_module_t modules[] = {
+    {"rulesync", rulesync_module_init}, /* sources, components, /status */
     {NULL, NULL},
 };
 

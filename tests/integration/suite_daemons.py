@@ -264,4 +264,14 @@ def make_run_fallback_routes_tenants():
     check_in("prod-receiver", r.text, "fallback receivers")
 
 
+@run.test
+def make_run_rulesync_config_loads():
+    d = example_daemon("herald-rulesync")
+    cfg = d.get("/config").text
+    check_in("manifest_dir: ./data/manifests", cfg, "manifest dir")
+    check_in("http://localhost:3100", cfg, "loki ruler address")
+    check_eq(d.get("/ready").status, 200, "ready")
+    d.cleanup()
+
+
 run.main()
