@@ -55,6 +55,13 @@ typedef struct {
  */
 typedef enum { RULER_FLAVOR_MIMIR, RULER_FLAVOR_LOKI } ruler_flavor_t;
 
+/* The limits a tenant's runtime overrides may change (Mimir/Loki ruler_* limits). */
+typedef struct ruler_limits {
+    int64_t evaluation_delay_ms; /* ruler_evaluation_delay_duration */
+    int max_rules_per_group;     /* 0: no limit */
+    int max_groups_per_tenant;   /* 0: no limit */
+} ruler_limits_t;
+
 typedef struct {
     ruler_flavor_t flavor;
     const char *rules_dir;          /* <dir>/<tenant>/<escaped namespace> rule files */
@@ -78,6 +85,10 @@ typedef struct {
     int eval_threads;                   /* workpool size; 0: 2 */
     int manual;                         /* 1: no scheduler thread (tests, rule unit tests):
                                          * evaluations only through ruler_eval_tenant_at */
+    /* Per-tenant limits (runtime overrides): called with *out preset from the three fields
+     * above; NULL: those fields for every tenant. Thread-safe, quick, no callbacks. */
+    void (*limits)(void *arg, const char *tenant, ruler_limits_t *out);
+    void *limits_arg;
 } ruler_opts_t;
 
 typedef struct ruler ruler_t;

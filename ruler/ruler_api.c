@@ -254,7 +254,9 @@ static size_t count_groups(ruler_t *r, const char *tenant, const char *skip_ns,
 static int check_limits(ruler_t *r, const char *tenant, const char *ns, const ruler_group_def_t *g,
                         http_req_t *req)
 {
-    int max_rules = r->opts.max_rules_per_group, max_groups = r->opts.max_groups_per_tenant;
+    ruler_limits_t l;
+    ruler__tenant_limits(r, tenant, &l);
+    int max_rules = l.max_rules_per_group, max_groups = l.max_groups_per_tenant;
     if (max_rules > 0 && g->n_rules > (size_t)max_rules) {
         http_reply_text(req, 400,
                         "per-user rules per rule group limit (limit: %d actual: %zu) "

@@ -490,8 +490,10 @@ static void commit(eval_ctx_t *e)
 
 void ruler__group_eval(ruler_t *r, ruler_group_t *g, int64_t ts)
 {
+    ruler_limits_t l;
+    ruler__tenant_limits(r, g->tenant, &l);
     int64_t offset =
-        g->def->query_offset_ms >= 0 ? g->def->query_offset_ms : r->opts.evaluation_delay_ms;
+        g->def->query_offset_ms >= 0 ? g->def->query_offset_ms : l.evaluation_delay_ms;
     eval_ctx_t e = {.r = r, .g = g, .ts = ts, .qts = ts - offset};
     e.a = arena_new(0, NULL); /* the evaluator applies its own query limits */
     sends_t sends = {0};

@@ -62,6 +62,8 @@ typedef struct {
 
 /* Parses one group (POST body). NULL + ERR_BAD_DATA "unable to decode rule
  * group" style. */
+/* The tenant's limits: the options', then its overrides (ruler_opts_t.limits). */
+void ruler__tenant_limits(const ruler_t *r, const char *tenant, ruler_limits_t *out);
 ruler_group_def_t *ruler__group_parse(const char *yaml, size_t len, err_t *err);
 /* Parses a rule file `groups: [...]` into ns (appending). -1 + err naming the
  * problem. */

@@ -44,6 +44,16 @@ void ruler_opts_from_cfg(ruler_opts_t *o, const cfg_t *c, ruler_flavor_t flavor)
     o->notification_timeout_ms = rc->notification_timeout_ms;
 }
 
+/* The tenant's ruler limits with its runtime overrides (ruler_opts_t.limits). */
+static void tenant_limits(void *arg, const char *tenant, ruler_limits_t *out)
+{
+    cfg_limits_t l;
+    daemon_limits(arg, tenant, &l);
+    out->evaluation_delay_ms = l.ruler_evaluation_delay_duration_ms;
+    out->max_rules_per_group = l.ruler_max_rules_per_rule_group;
+    out->max_groups_per_tenant = l.ruler_max_rule_groups_per_tenant;
+}
+
 static void module_stop(void *arg)
 {
     ruler_free(arg);
@@ -54,6 +64,8 @@ int ruler_module_start(daemon_t *d, ruler_flavor_t flavor, const ruler_evaluator
     cfg_t *c = daemon_config(d);
     ruler_opts_t o;
     ruler_opts_from_cfg(&o, c, flavor);
+    o.limits = tenant_limits;
+    o.limits_arg = d;
     ruler_t *r = ruler_new(&o, ev, err); /* copies every option string */
     const char *prefix =
         flavor == RULER_FLAVOR_LOKI ? "/loki/api/v1/rules" : "/prometheus/config/v1/rules";

@@ -21,6 +21,16 @@
 #include "common/timeutil.h"
 #include "ruler/ruler_int.h"
 
+void ruler__tenant_limits(const ruler_t *r, const char *tenant, ruler_limits_t *out)
+{
+    out->evaluation_delay_ms = r->opts.evaluation_delay_ms;
+    out->max_rules_per_group = r->opts.max_rules_per_group;
+    out->max_groups_per_tenant = r->opts.max_groups_per_tenant;
+    if (r->opts.limits != NULL) {
+        r->opts.limits(r->opts.limits_arg, tenant, out);
+    }
+}
+
 void ruler_opts_default(ruler_opts_t *o, ruler_flavor_t flavor)
 {
     memset(o, 0, sizeof(*o));

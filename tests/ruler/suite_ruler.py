@@ -64,6 +64,22 @@ def promd(extra=(), data_dir=None):
     return Daemon("herald-promd", args=args + list(extra))
 
 
+@run.test
+def promd_per_tenant_rule_limits_from_runtime_config():
+    """ruler_max_rules_per_rule_group overridden for one tenant in runtime_config.file."""
+    d = promd()
+    rt = os.path.join(d.tmp, "rt.yaml")
+    with open(rt, "w") as f:
+        f.write("overrides:\n  prod:\n    ruler_max_rules_per_rule_group: 1\n")
+    d.args.append("-runtime-config.file=" + rt)
+    d.start()
+    r = d.post(CFG + "/ns", GROUP, h("prod"))
+    check_eq(r.status, 400, "prod is limited to 1 rule per group")
+    check_in("per-user rules per rule group limit (limit: 1 actual: 2) exceeded", r.text,
+             "Mimir's text")
+    check_eq(d.post(CFG + "/ns", GROUP, h("stage")).status, 202, "stage keeps the default (20)")
+
+
 # ---- config API (herald-promd) -----------------------------------------------------------
 
 @run.test
