@@ -156,7 +156,7 @@ typedef struct {
 typedef enum { LOGQL_BACKWARD = 0, LOGQL_FORWARD = 1 } logql_direction_t;
 
 /* Range query. Log query: entries with start_ns <= ts < end_ns, at most `limit` of them in
- * total (newest first for BACKWARD), at most one per `interval_ns` per stream when > 0.
+ * total (newest first for BACKWARD), at most one per `interval_ns` (across all streams, as Loki) when > 0.
  * Metric query: evaluated at start, start+step, ... <= end; result MATRIX. Errors carry
  * Loki's texts and classes (ERR_BAD_DATA 400, ERR_TIMEOUT 504, ERR_EXECUTION...). */
 int logql_exec_range(arena_t *a, logstore_t *store, const char *tenant, const logql_expr_t *e,

@@ -34,7 +34,6 @@ typedef enum {
     TK_RBRACE,
     TK_LPAREN,
     TK_RPAREN,
-    TK_LBRACKET,
     TK_RBRACKET,
     TK_COMMA,
     TK_DOT,
@@ -317,17 +316,14 @@ int logql__parse_duration(const char *s, size_t n, int64_t *ns);
 /* An ip("...") matcher: a single address, a range a-b, or a CIDR, v4 or v6. */
 typedef struct lq_ip lq_ip_t;
 lq_ip_t *logql__ip_new(arena_t *a, const char *pattern, err_t *err);
-/* 1 if any IP-looking word in s[0..n) matches (line filter). */
+/* 1 if any IP-looking word in s[0..n) matches (line filters, ip() label filters). */
 int logql__ip_match_line(const lq_ip_t *ip, const char *s, size_t n);
-/* 1 if the whole value is an address that matches (label filter). */
-int logql__ip_match_value(const lq_ip_t *ip, const char *s, size_t n);
 
 /* A pattern (`<name> - <_> ...`): a list of literals and captures. */
 typedef struct lq_pattern lq_pattern_t;
 /* line_filter 1: no named captures allowed, empty allowed. Errors in Loki's words. */
 lq_pattern_t *logql__pattern_new(arena_t *a, const char *text, int line_filter, err_t *err);
 int logql__pattern_test(const lq_pattern_t *p, const char *s, size_t n);
-size_t logql__pattern_n_names(const lq_pattern_t *p);
 const char *logql__pattern_name(const lq_pattern_t *p, size_t i);
 /* Captures of a match: offsets/lengths into s; returns how many (named captures only). */
 size_t logql__pattern_match(const lq_pattern_t *p, const char *s, size_t n, size_t *off,

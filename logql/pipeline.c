@@ -135,11 +135,6 @@ void logql__set_err(logql_proc_t *pr, const char *err, const char *details)
     }
 }
 
-int logql__has_err(const logql_proc_t *pr)
-{
-    return pr->err_off >= 0;
-}
-
 /* ---- the line ---------------------------------------------------------------------------- */
 
 const char *logql__line_cstr(logql_proc_t *pr)
@@ -200,8 +195,13 @@ static void add_pairs(logql_proc_t *pr, size_t *n, int which)
         }
     } else {
         for (size_t i = 0; i < pr->n_parsed; i++) {
-            pr->pairs[(*n)++] =
-                (label_t){str_at(pr, pr->parsed[i].name), str_at(pr, pr->parsed[i].value)};
+            const char *name = str_at(pr, pr->parsed[i].name);
+            /* A field called __error__ must not duplicate the error label itself. */
+            if ((pr->err_off >= 0 && strcmp(name, "__error__") == 0) ||
+                (pr->det_off >= 0 && strcmp(name, "__error_details__") == 0)) {
+                continue;
+            }
+            pr->pairs[(*n)++] = (label_t){name, str_at(pr, pr->parsed[i].value)};
         }
     }
 }
@@ -425,8 +425,13 @@ static int run_lf(logql_proc_t *pr, const lq_lf_t *lf)
     switch (lf->kind) {
     case LF_MATCHER: return matcher_matches(lf->m, lf_value(pr, lf->name));
     case LF_IP: {
+        /* As Loki: after an error only string matchers filter; the value is searched for
+         * addresses like a line. */
+        if (pr->err_off >= 0) {
+            return 1;
+        }
         const char *v = logql__get(pr, lf->name);
-        int hit = v != NULL && logql__ip_match_value(lf->ipm, v, strlen(v));
+        int hit = v != NULL && logql__ip_match_line(lf->ipm, v, strlen(v));
         return v != NULL && (lf->cmp == CMP_EQ ? hit : !hit);
     }
     case LF_AND: {

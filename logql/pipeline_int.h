@@ -103,7 +103,6 @@ void logql__del(logql_proc_t *pr, const char *name);
 int logql__base_has(const logql_proc_t *pr, const char *name, size_t nlen);
 /* __error__ / __error_details__ (the first error wins, as Loki's SetErr). */
 void logql__set_err(logql_proc_t *pr, const char *err, const char *details);
-int logql__has_err(const logql_proc_t *pr);
 /* The current line as a NUL-terminated string. */
 const char *logql__line_cstr(logql_proc_t *pr);
 /* Starts writing a new line; the result replaces the current line at logql__line_commit. */

@@ -93,7 +93,8 @@ lq_ip_t *logql__ip_new(arena_t *a, const char *pattern, err_t *err)
     return ip;
 }
 
-int logql__ip_match_value(const lq_ip_t *ip, const char *s, size_t n)
+/* 1 if s[0..n) is exactly one address inside the range. */
+static int ip_match_value(const lq_ip_t *ip, const char *s, size_t n)
 {
     unsigned char addr[16];
     int family = 0;
@@ -123,7 +124,7 @@ int logql__ip_match_line(const lq_ip_t *ip, const char *s, size_t n)
         while (e > i + 1 && (s[e - 1] == '.' || s[e - 1] == ':') && s[e - 2] != ':') {
             e--; /* a sentence's full stop or a `key:` separator is not part of it */
         }
-        if (logql__ip_match_value(ip, s + i, e - i)) {
+        if (ip_match_value(ip, s + i, e - i)) {
             return 1;
         }
         i = j;
@@ -231,11 +232,6 @@ lq_pattern_t *logql__pattern_new(arena_t *a, const char *text, int line_filter, 
         return NULL;
     }
     return p;
-}
-
-size_t logql__pattern_n_names(const lq_pattern_t *p)
-{
-    return p->n_names;
 }
 
 const char *logql__pattern_name(const lq_pattern_t *p, size_t i)

@@ -21,8 +21,7 @@ int ruler_module_start(daemon_t *d, ruler_flavor_t flavor, const ruler_evaluator
 /* herald-promd's module entry: PromQL rules. */
 int ruler_promd_init(daemon_t *d, err_t *err);
 
-/* herald-logd's module entry (no LogQL engine yet: evaluations report an
- * error). */
+/* herald-logd's module entry: LogQL rules over the log store (logql/logql_ruler.c). */
 int ruler_logd_init(daemon_t *d, err_t *err);
 
 #endif

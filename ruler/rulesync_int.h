@@ -89,6 +89,11 @@ rulesync_obj_t *rulesync__obj_from_json(const char *json, size_t len, rulesync_o
  * from its namespace and name. In a. */
 const char *rulesync__derive_uid(arena_t *a, const char *ns, const char *name);
 
+/* A mapping's value for key (NULL when absent or map is not a mapping), and a scalar's text
+ * (NULL for a YAML null or a non-scalar); both borrowed from the document. */
+yaml_node_t *rulesync__yaml_get(yaml_document_t *d, yaml_node_t *map, const char *key);
+const char *rulesync__yaml_text(yaml_node_t *n);
+
 /* Refuses a document whose tree, with aliases expanded, weighs more than max_bytes (128 per
  * node plus scalar lengths) or loops: the readers walk aliases as copies and would otherwise
  * multiply a small input (billion laughs) or never end. -1 + ERR_BAD_DATA. */
@@ -247,6 +252,27 @@ struct rulesync_source {
 /* Reads manifest_dir now, then re-reads it in a thread whenever a file changes (mtime poll
  * every second) and when rulesync__source_rescan is called. */
 rulesync_source_t *rulesync__dir_start(rulesync_store_t *st, const char *dir, err_t *err);
+/* How to reach the Kubernetes API server (rulesync_kubecfg.c). Strings are heap-owned;
+ * "" or NULL when unset. A PEM given inline (kubeconfig *-data) is decoded into the _pem
+ * buffer, else the _file names a file. */
+typedef struct {
+    char *server;     /* https://host:port, no trailing slash */
+    char *token;      /* a literal bearer token (kubeconfig `token`), or NULL */
+    char *token_file; /* re-read on every request */
+    char *ca_file, *cert_file, *key_file;
+    buf_t ca_pem, cert_pem, key_pem;
+    int insecure;
+} rulesync_kubeconn_t;
+
+/* The connection from the config: kubernetes.kubeconfig_file if set (its current context:
+ * server, certificate-authority(-data), insecure-skip-tls-verify, token, tokenFile,
+ * client-certificate(-data), client-key(-data); relative paths are relative to the file),
+ * with kubernetes.api_server, bearer_token_file, ca_file and insecure_skip_verify
+ * overriding it; else those keys alone; else in-cluster (KUBERNETES_SERVICE_HOST/PORT and
+ * the service account files). -1 + ERR_BAD_DATA naming the problem. */
+int rulesync__kubeconn_resolve(const cfg_rulesync_t *c, rulesync_kubeconn_t *out, err_t *err);
+void rulesync__kubeconn_fini(rulesync_kubeconn_t *k);
+
 /* LIST + WATCH of PrometheusRules and Namespaces (two threads). */
 rulesync_source_t *rulesync__kube_start(rulesync_store_t *st, const cfg_rulesync_t *c, err_t *err);
 void rulesync__source_rescan(rulesync_source_t *src); /* dir: re-read now; kube: no-op */

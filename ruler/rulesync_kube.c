@@ -4,15 +4,13 @@
  * the stream, re-LIST on 410 Gone, reconnect with back-off (1 s doubling to 30 s) on
  * errors. One thread per resource; the store gets every change.
  *
- * Configuration: kubernetes.api_server, bearer_token_file, ca_file, insecure_skip_verify;
- * with no api_server, the in-cluster defaults (KUBERNETES_SERVICE_HOST/PORT and the
- * service account files). kubeconfig files are not read (docs/rulesync.md). */
+ * Where the server is and how to authenticate: rulesync__kubeconn_resolve
+ * (rulesync_kubecfg.c). */
 #include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/jsonw.h"
 #include "common/log.h"
@@ -20,7 +18,6 @@
 #include "common/timeutil.h"
 #include "ruler/rulesync_int.h"
 
-#define SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 #define WATCH_TIMEOUT_S 300
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 30000
@@ -42,8 +39,7 @@ typedef struct {
 struct kube_src {
     rulesync_source_t base;
     rulesync_store_t *store;
-    char *server, *token_file, *ca_file;
-    int insecure;
+    rulesync_kubeconn_t conn;
     kube_watch_t watches[2];
     /* guarded by mu */
     pthread_mutex_t mu;
@@ -88,16 +84,12 @@ static char *read_token(const char *path)
     return xstrdup(line);
 }
 
-/* A GET to the API server; the body goes to fn(arg). Returns the HTTP status, or 0 with
- * err set when no answer came. */
-static long kube_get(kube_src_t *s, const char *path_query, long timeout_s,
-                     size_t (*fn)(char *, size_t, size_t, void *), void *arg, err_t *err)
+static struct curl_slist *auth_headers(const rulesync_kubeconn_t *k)
 {
-    CURL *h = curl_easy_init();
-    char *url = xmalloc(strlen(s->server) + strlen(path_query) + 1);
-    sprintf(url, "%s%s", s->server, path_query);
     struct curl_slist *hs = curl_slist_append(NULL, "Accept: application/json");
-    char *token = s->token_file[0] != '\0' ? read_token(s->token_file) : NULL;
+    char *token = k->token != NULL && k->token[0] != '\0' ? xstrdup(k->token)
+                  : k->token_file[0] != '\0'              ? read_token(k->token_file)
+                                                          : NULL;
     if (token != NULL && token[0] != '\0') {
         char *v = xmalloc(strlen(token) + 32);
         sprintf(v, "Authorization: Bearer %s", token);
@@ -105,6 +97,45 @@ static long kube_get(kube_src_t *s, const char *path_query, long timeout_s,
         free(v);
     }
     free(token);
+    return hs;
+}
+
+/* TLS settings: CA, client certificate and key, each inline (PEM blob) or a file. */
+static void tls_options(CURL *h, const rulesync_kubeconn_t *k)
+{
+    if (k->ca_pem.len > 0) {
+        struct curl_blob b = {k->ca_pem.data, k->ca_pem.len, CURL_BLOB_COPY};
+        curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &b);
+    } else if (k->ca_file[0] != '\0') {
+        curl_easy_setopt(h, CURLOPT_CAINFO, k->ca_file);
+    }
+    if (k->cert_pem.len > 0) {
+        struct curl_blob b = {k->cert_pem.data, k->cert_pem.len, CURL_BLOB_COPY};
+        curl_easy_setopt(h, CURLOPT_SSLCERT_BLOB, &b);
+    } else if (k->cert_file[0] != '\0') {
+        curl_easy_setopt(h, CURLOPT_SSLCERT, k->cert_file);
+    }
+    if (k->key_pem.len > 0) {
+        struct curl_blob b = {k->key_pem.data, k->key_pem.len, CURL_BLOB_COPY};
+        curl_easy_setopt(h, CURLOPT_SSLKEY_BLOB, &b);
+    } else if (k->key_file[0] != '\0') {
+        curl_easy_setopt(h, CURLOPT_SSLKEY, k->key_file);
+    }
+    if (k->insecure) {
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+}
+
+/* A GET to the API server; the body goes to fn(arg). Returns the HTTP status, or 0 with
+ * err set when no answer came. */
+static long kube_get(kube_src_t *s, const char *path_query, long timeout_s,
+                     size_t (*fn)(char *, size_t, size_t, void *), void *arg, err_t *err)
+{
+    CURL *h = curl_easy_init();
+    char *url = xmalloc(strlen(s->conn.server) + strlen(path_query) + 1);
+    sprintf(url, "%s%s", s->conn.server, path_query);
+    struct curl_slist *hs = auth_headers(&s->conn);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hs);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -115,13 +146,7 @@ static long kube_get(kube_src_t *s, const char *path_query, long timeout_s,
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, s);
-    if (s->ca_file[0] != '\0') {
-        curl_easy_setopt(h, CURLOPT_CAINFO, s->ca_file);
-    }
-    if (s->insecure) {
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
+    tls_options(h, &s->conn);
     CURLcode cc = curl_easy_perform(h);
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
@@ -329,7 +354,7 @@ static void kube_status(rulesync_source_t *src, buf_t *out)
     kube_src_t *s = (kube_src_t *)src;
     pthread_mutex_lock(&s->mu);
     buf_puts(out, "\"source\":\"kubernetes\",\"api_server\":");
-    jsonw_quote(out, s->server, strlen(s->server), 0);
+    jsonw_quote(out, s->conn.server, strlen(s->conn.server), 0);
     buf_puts(out, ",\"last_error\":");
     jsonw_quote(out, s->last_error, strlen(s->last_error), 0);
     pthread_mutex_unlock(&s->mu);
@@ -348,9 +373,7 @@ static void kube_stop(rulesync_source_t *src)
         }
         buf_fini(&s->watches[i].line);
     }
-    free(s->server);
-    free(s->token_file);
-    free(s->ca_file);
+    rulesync__kubeconn_fini(&s->conn);
     pthread_cond_destroy(&s->wake);
     pthread_mutex_destroy(&s->mu);
     free(s);
@@ -358,47 +381,10 @@ static void kube_stop(rulesync_source_t *src)
 
 static const rulesync_source_ops_t kube_ops = {NULL, kube_status, kube_stop};
 
-/* The API server and credentials: configured, else in-cluster. */
-static int resolve_server(kube_src_t *s, const cfg_rulesync_t *c, err_t *err)
-{
-    const char *host = getenv("KUBERNETES_SERVICE_HOST");
-    const char *port = getenv("KUBERNETES_SERVICE_PORT");
-    int in_cluster = c->kubernetes_api_server[0] == '\0';
-    if (in_cluster && (host == NULL || host[0] == '\0')) {
-        return err_set(err, ERR_BAD_DATA,
-                       "neither manifest_dir nor kubernetes.api_server is set, and "
-                       "KUBERNETES_SERVICE_HOST is empty (not running in a cluster)");
-    }
-    if (in_cluster) {
-        int v6 = strchr(host, ':') != NULL;
-        s->server = xmalloc(strlen(host) + 32);
-        sprintf(s->server, "https://%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "",
-                port != NULL && port[0] != '\0' ? port : "443");
-    } else {
-        s->server = xstrdup(c->kubernetes_api_server);
-        size_t n = strlen(s->server);
-        while (n > 0 && s->server[n - 1] == '/') {
-            s->server[--n] = '\0';
-        }
-    }
-    const char *tf = c->kubernetes_bearer_token_file;
-    const char *ca = c->kubernetes_ca_file;
-    s->token_file = xstrdup(tf[0] != '\0' ? tf : in_cluster ? SA_DIR "/token" : "");
-    s->ca_file = xstrdup(ca[0] != '\0' ? ca : in_cluster ? SA_DIR "/ca.crt" : "");
-    s->insecure = c->kubernetes_insecure_skip_verify;
-    return 0;
-}
-
 rulesync_source_t *rulesync__kube_start(rulesync_store_t *st, const cfg_rulesync_t *c, err_t *err)
 {
-    if (c->kubernetes_kubeconfig_file[0] != '\0') {
-        err_set(err, ERR_BAD_DATA,
-                "kubernetes.kubeconfig_file is not supported yet; set "
-                "kubernetes.api_server, bearer_token_file and ca_file");
-        return NULL;
-    }
     kube_src_t *s = xcalloc(1, sizeof(*s));
-    if (resolve_server(s, c, err) < 0) {
+    if (rulesync__kubeconn_resolve(c, &s->conn, err) < 0) {
         free(s);
         return NULL;
     }
@@ -408,7 +394,7 @@ rulesync_source_t *rulesync__kube_start(rulesync_store_t *st, const cfg_rulesync
     pthread_cond_init(&s->wake, NULL);
     static const char *const paths[] = {"/apis/monitoring.coreos.com/v1/prometheusrules",
                                         "/api/v1/namespaces"};
-    LOG_INFO("watching the Kubernetes API", KV_STR("api_server", s->server));
+    LOG_INFO("watching the Kubernetes API", KV_STR("api_server", s->conn.server));
     for (size_t i = 0; i < 2; i++) {
         kube_watch_t *w = &s->watches[i];
         w->src = s;

@@ -25,7 +25,7 @@ static yaml_node_t *node_at(yaml_document_t *d, int id)
     return yaml_document_get_node(d, id);
 }
 
-static yaml_node_t *map_get(yaml_document_t *d, yaml_node_t *map, const char *key)
+yaml_node_t *rulesync__yaml_get(yaml_document_t *d, yaml_node_t *map, const char *key)
 {
     if (map == NULL || map->type != YAML_MAPPING_NODE) {
         return NULL;
@@ -55,6 +55,14 @@ static int is_null(const yaml_node_t *n)
            strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0;
 }
 
+const char *rulesync__yaml_text(yaml_node_t *n)
+{
+    if (n == NULL || n->type != YAML_SCALAR_NODE || is_null(n)) {
+        return NULL;
+    }
+    return (const char *)n->data.scalar.value;
+}
+
 static const char *scalar_dup(arena_t *a, yaml_node_t *n)
 {
     if (n == NULL || n->type != YAML_SCALAR_NODE || is_null(n)) {
@@ -65,7 +73,7 @@ static const char *scalar_dup(arena_t *a, yaml_node_t *n)
 
 static const char *get_str(arena_t *a, yaml_document_t *d, yaml_node_t *map, const char *key)
 {
-    return scalar_dup(a, map_get(d, map, key));
+    return scalar_dup(a, rulesync__yaml_get(d, map, key));
 }
 
 static int kv_cmp(const void *x, const void *y)
@@ -212,8 +220,8 @@ static void parse_rule(arena_t *a, yaml_document_t *d, yaml_node_t *n, rulesync_
     r->expr = get_str(a, d, n, "expr");
     r->for_ = get_str(a, d, n, "for");
     r->keep_firing_for = get_str(a, d, n, "keep_firing_for");
-    r->labels = get_kvs(a, d, map_get(d, n, "labels"));
-    r->annotations = get_kvs(a, d, map_get(d, n, "annotations"));
+    r->labels = get_kvs(a, d, rulesync__yaml_get(d, n, "labels"));
+    r->annotations = get_kvs(a, d, rulesync__yaml_get(d, n, "annotations"));
 }
 
 /* Returns an error text for a spec that cannot be a rule file, else NULL. */
@@ -228,8 +236,8 @@ static const char *parse_group(arena_t *a, yaml_document_t *d, yaml_node_t *n,
     g->query_offset = get_str(a, d, n, "query_offset");
     g->limit = get_str(a, d, n, "limit");
     g->partial_response_strategy = get_str(a, d, n, "partial_response_strategy");
-    g->labels = get_kvs(a, d, map_get(d, n, "labels"));
-    yaml_node_t *rules = map_get(d, n, "rules");
+    g->labels = get_kvs(a, d, rulesync__yaml_get(d, n, "labels"));
+    yaml_node_t *rules = rulesync__yaml_get(d, n, "rules");
     if (rules == NULL || is_null(rules)) {
         return NULL;
     }
@@ -251,7 +259,7 @@ static const char *parse_group(arena_t *a, yaml_document_t *d, yaml_node_t *n,
 
 static void parse_spec(rulesync_obj_t *o, yaml_document_t *d, yaml_node_t *spec)
 {
-    yaml_node_t *groups = map_get(d, spec, "groups");
+    yaml_node_t *groups = rulesync__yaml_get(d, spec, "groups");
     if (groups == NULL || is_null(groups)) {
         return;
     }
@@ -275,7 +283,7 @@ static rulesync_obj_t *obj_from_node(yaml_document_t *d, yaml_node_t *n, rulesyn
     rulesync_obj_t *o = xcalloc(1, sizeof(*o));
     o->arena = arena_new(OBJ_ARENA_BYTES, NULL);
     o->kind = kind;
-    yaml_node_t *meta = map_get(d, n, "metadata");
+    yaml_node_t *meta = rulesync__yaml_get(d, n, "metadata");
     o->name = get_str(o->arena, d, meta, "name");
     if (o->name == NULL || o->name[0] == '\0') {
         err_set(err, ERR_BAD_DATA, "%s: line %d: object without metadata.name", file,
@@ -292,10 +300,10 @@ static rulesync_obj_t *obj_from_node(yaml_document_t *d, yaml_node_t *n, rulesyn
     const char *rv = get_str(o->arena, d, meta, "resourceVersion");
     o->resource_version = rv != NULL ? rv : "";
     o->file = arena_strdup(o->arena, file);
-    o->labels = get_kvs(o->arena, d, map_get(d, meta, "labels"));
-    o->annotations = get_kvs(o->arena, d, map_get(d, meta, "annotations"));
+    o->labels = get_kvs(o->arena, d, rulesync__yaml_get(d, meta, "labels"));
+    o->annotations = get_kvs(o->arena, d, rulesync__yaml_get(d, meta, "annotations"));
     if (kind == RULESYNC_OBJ_RULE) {
-        parse_spec(o, d, map_get(d, n, "spec"));
+        parse_spec(o, d, rulesync__yaml_get(d, n, "spec"));
     }
     return o;
 }
@@ -304,7 +312,7 @@ static rulesync_obj_t *obj_from_node(yaml_document_t *d, yaml_node_t *n, rulesyn
  * 0 for anything else (skipped). */
 static int node_kind(yaml_document_t *d, yaml_node_t *n, rulesync_obj_kind_t *kind)
 {
-    yaml_node_t *k = map_get(d, n, "kind");
+    yaml_node_t *k = rulesync__yaml_get(d, n, "kind");
     const char *s =
         k != NULL && k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : "";
     if (strcmp(s, "PrometheusRule") == 0) {
@@ -335,7 +343,7 @@ static int collect(yaml_document_t *d, yaml_node_t *n, const char *file, int dep
         return 0;
     }
     case 2: {
-        yaml_node_t *items = map_get(d, n, "items");
+        yaml_node_t *items = rulesync__yaml_get(d, n, "items");
         if (items == NULL || items->type != YAML_SEQUENCE_NODE || depth > 4) {
             return 0;
         }

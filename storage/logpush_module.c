@@ -1,12 +1,11 @@
 /* storage/logpush_module.c - the herald-logd "logstore" module: config (common.path_prefix,
  * limits_config.*, runtime_config overrides) -> the log store and the push limits, the push
- * routes, limit reloads on SIGHUP, and the store's flush at stop.
+ * routes, and the store's flush at stop.
  *
  * DESIGN: one store per process in a file-scope struct so the LogQL engine, the ruler and
  * tail reach it through logstore_module_store(); set at init and cleared at stop, before
- * and after the HTTP server runs. The per-tenant overrides object is swapped at reload
- * under mod.mu; a request copies its tenant's limits under that lock. */
-#include <pthread.h>
+ * and after the HTTP server runs. Each push takes its tenant's limits from the daemon
+ * (daemon_limits: limits_config plus the runtime config's overrides, kept current there). */
 #include <stdlib.h>
 
 #include "common/log.h"
@@ -21,11 +20,10 @@ typedef struct {
 static const route_t route_v1 = {0}, route_legacy = {1};
 
 static struct {
-    pthread_mutex_t mu; /* guards overrides */
     logstore_t *store;
     logpush_t *pusher;
-    cfg_overrides_t *overrides;
-} mod = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    struct daemon *d;
+} mod;
 
 static void limits_from_cfg(const cfg_limits_t *c, logpush_limits_t *l)
 {
@@ -48,10 +46,10 @@ static int h_push(http_req_t *r, void *ctx, err_t *err)
 {
     const route_t *rt = ctx;
     const char *tenant = http_req_tenant(r);
+    cfg_limits_t cl;
+    daemon_limits(mod.d, tenant, &cl);
     logpush_limits_t l;
-    pthread_mutex_lock(&mod.mu);
-    limits_from_cfg(cfg_overrides_get(mod.overrides, tenant), &l);
-    pthread_mutex_unlock(&mod.mu);
+    limits_from_cfg(&cl, &l);
     size_t len;
     const char *body = http_req_body(r, &len);
     logpush_result_t res;
@@ -66,30 +64,12 @@ static int h_push(http_req_t *r, void *ctx, err_t *err)
     return 0;
 }
 
-static void on_reload(void *arg, const cfg_t *c)
-{
-    err_t err = {0};
-    cfg_overrides_t *o = cfg_overrides_load((cfg_t *)c, &err);
-    if (o == NULL) {
-        LOG_ERROR("log push: keeping the old per-tenant limits", KV_STR("err", err.msg));
-        return;
-    }
-    pthread_mutex_lock(&mod.mu);
-    cfg_overrides_t *old = mod.overrides;
-    mod.overrides = o;
-    pthread_mutex_unlock(&mod.mu);
-    cfg_overrides_free(old);
-    (void)arg;
-}
-
 static void on_stop(void *arg)
 {
     logpush_free(mod.pusher);
     logstore_close(mod.store);
-    cfg_overrides_free(mod.overrides);
     mod.pusher = NULL;
     mod.store = NULL;
-    mod.overrides = NULL;
     (void)arg;
 }
 
@@ -109,12 +89,10 @@ int logstore_module_init(struct daemon *d, err_t *err)
     opts_from_cfg(c, &o);
     logpush_limits_t l;
     limits_from_cfg(&c->limits, &l);
-    mod.overrides = cfg_overrides_load(c, err);
-    mod.store = mod.overrides != NULL ? logstore_open(&o, err) : NULL;
+    mod.d = d;
+    mod.store = logstore_open(&o, err);
     cfg_unref(c);
     if (mod.store == NULL) {
-        cfg_overrides_free(mod.overrides);
-        mod.overrides = NULL;
         return -1;
     }
     mod.pusher = logpush_new(mod.store, &l);
@@ -126,7 +104,6 @@ int logstore_module_init(struct daemon *d, err_t *err)
         return err_set(err, ERR_INTERNAL, "log push: cannot register routes");
     }
     daemon_on_stop(d, on_stop, NULL);
-    daemon_on_reload(d, on_reload, NULL);
     return 0;
 }
 

@@ -1,18 +1,19 @@
 /* storage/logstore_disk.c - the log store on disk, per tenant directory:
- *   wal          frames of the pushes not yet in flushed chunks
+ *   wal          frames of pushes (a GEN header after a checkpoint, then ENTRIES frames)
  *   index        frames: STREAM (id, labels), BLOCK (stream, file, offset, sizes, crc,
- *                min/max ts), COMMIT (generation)
+ *                min/max ts), CUT (stream, WAL generation, WAL offset), COMMIT (generation)
  *   chunks/NNNNNNNN  compressed blocks (zstd, ~256 KiB of records each), append-only
  * Every frame is u32 length | u32 CRC32C(payload) | payload (little endian).
  *
- * DESIGN: a flush (generation G) appends the cut blocks to the data file and fsyncs it,
- * writes wal.tmp (header G plus the entries still in heads) and fsyncs it, appends the
- * index records and COMMIT G and fsyncs the index (the commit point), then renames wal.tmp
- * over wal. At open, index records after the last COMMIT are dropped (and cut off), and a
- * wal.tmp whose header is the last committed generation replaces wal (the crash fell
- * between the commit and the rename); any other wal.tmp is stale. So every acknowledged
- * entry is either in committed blocks or in the WAL, never in both. Retention rewrites the
- * index whole (index.tmp, rename) and deletes data files no block references any more. */
+ * DESIGN (docs/logstore.md): a flush G appends the cut blocks to the data file and fsyncs
+ * it; if a checkpoint is due, writes and fsyncs wal.tmp (GEN G plus the entries still in
+ * heads); appends BLOCK, CUT and COMMIT G to the index and fsyncs it (the commit point);
+ * then renames wal.tmp over wal. Without a checkpoint the WAL stays and replay skips each
+ * cut stream's frames before its CUT. At open, index records after the last COMMIT are cut
+ * off and a wal.tmp of the last committed generation replaces wal; any other wal.tmp is
+ * stale. So every acknowledged entry is replayed from the WAL or read from committed
+ * blocks, never both. Retention rewrites the index whole (index.tmp, rename) and deletes
+ * data files no block references any more. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

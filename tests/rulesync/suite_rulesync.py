@@ -469,6 +469,27 @@ def kubernetes_namespace_selector():
 
 
 @run.test
+def kubernetes_through_a_kubeconfig():
+    promd, logd = start_rulers()
+    kube = FakeKube(token="from-kubeconfig").start()
+    try:
+        for o in seed_objects():
+            kube.put(o)
+        kc = os.path.join(tempfile.mkdtemp(prefix="rulesync-kc-"), "config")
+        with open(kc, "w") as f:
+            f.write("apiVersion: v1\nkind: Config\ncurrent-context: test\n"
+                    "clusters: [{name: fake, cluster: {server: 'http://127.0.0.1:%d'}}]\n"
+                    "contexts: [{name: test, context: {cluster: fake, user: me}}]\n"
+                    "users: [{name: me, user: {token: from-kubeconfig}}]\n" % kube.port)
+        cfg = rulesync_config(promd, logd, "kubernetes:\n  kubeconfig_file: %s\n" % kc)
+        rs = Daemon("herald-rulesync", config=cfg).start()
+        wait_seed_synced(promd, logd)
+        check_eq(status(rs)["api_server"], "http://127.0.0.1:%d" % kube.port, "server")
+    finally:
+        kube.stop()
+
+
+@run.test
 def bad_config_is_refused():
     d = Daemon("herald-rulesync", config="mimir_rules:\n  - tenant_id: x\n")
     d.spawn()

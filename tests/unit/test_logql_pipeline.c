@@ -166,6 +166,11 @@ TEST(json_error_sets_error_labels_and_keeps_earlier_fields)
     ASSERT_EQ(kept("{app=\"api\"} | json | __error__=\"\"", "not json"), 0);
     ASSERT_EQ(kept("{app=\"api\"} | json | __error__=\"\"", "{\"ok\":1}"), 1);
     ASSERT_EQ(kept("{app=\"api\"} | json | __error__=\"JSONParserErr\"", "not json"), 1);
+    /* A field named __error__ does not clash with the error label. */
+    run(&r, "{app=\"api\"} | json", "{\"__error__\":\"mine\",\"x\":");
+    ASSERT_STR_EQ(get(&r, "__error__"), "JSONParserErr");
+    ASSERT_EQ(labels_len(r.out.labels), 5);
+    arena_free(r.a);
 }
 
 TEST(json_with_parameters)
@@ -358,6 +363,10 @@ TEST(label_filter_conversion_failure_sets_label_filter_err)
     ASSERT_STR_EQ(get(&r, "__error_details__"), "time: invalid duration \"soon\"");
     arena_free(r.a);
     ASSERT_EQ(kept("{app=\"api\"} | logfmt | status > 5 | __error__=\"\"", "status=abc"), 0);
+    /* After an error an ip() filter passes everything (only string matchers filter). */
+    ASSERT_EQ(kept("{app=\"api\"} | json | addr = ip(\"10.0.0.0/8\")", "addr=1.2.3.4"), 1);
+    ASSERT_EQ(kept("{app=\"api\"} | logfmt | addr = ip(\"10.0.0.0/8\")", "addr=1.2.3.4"), 0);
+    ASSERT_EQ(kept("{app=\"api\"} | logfmt | addr = ip(\"10.0.0.0/8\")", "addr=\"via 10.9.8.7\""), 1);
 }
 
 /* ---- formatters, drop, keep, decolorize ------------------------------------------------- */

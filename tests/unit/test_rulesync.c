@@ -548,8 +548,16 @@ TEST(alias_bombs_are_refused)
 TEST(yaml_quoting_survives_a_roundtrip)
 {
     static const char *const exprs[] = {
-        "{app=\"x\"} |= \"a: b #c\"", "- 1", "'quoted'", "multi\nline\n", "  lead", "yes",
-        "12", "", "tab\there", "back\\slash \"q\"",
+        "{app=\"x\"} |= \"a: b #c\"",
+        "- 1",
+        "'quoted'",
+        "multi\nline\n",
+        "  lead",
+        "yes",
+        "12",
+        "",
+        "tab\there",
+        "back\\slash \"q\"",
     };
     for (size_t i = 0; i < sizeof(exprs) / sizeof(exprs[0]); i++) {
         rulesync_rule_t r = {.alert = "A: b", .expr = exprs[i]};
@@ -575,4 +583,50 @@ TEST(yaml_quoting_survives_a_roundtrip)
         buf_fini(&one);
         buf_fini(&listing);
     }
+}
+
+TEST(kubeconfig_current_context)
+{
+    char dir[] = "/tmp/rulesync-kc-XXXXXX";
+    ASSERT_NOT_NULL(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof(path), "%s/config", dir);
+    FILE *f = fopen(path, "w");
+    ASSERT_NOT_NULL(f);
+    fputs("apiVersion: v1\nkind: Config\ncurrent-context: b\n"
+          "clusters:\n"
+          "  - name: a\n    cluster: {server: https://wrong:1}\n"
+          "  - name: cb\n    cluster:\n      server: https://10.0.0.1:6443/\n"
+          "      certificate-authority-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg==\n"
+          "contexts:\n"
+          "  - name: b\n    context: {cluster: cb, user: ub}\n"
+          "users:\n"
+          "  - name: ub\n    user: {tokenFile: tok, client-key: /abs/key.pem}\n",
+          f);
+    fclose(f);
+    cfg_t *c = load_cfg("");
+    cfg_rulesync_t rs = c->rulesync;
+    rs.kubernetes_kubeconfig_file = path;
+    rulesync_kubeconn_t k;
+    err_t err = {0};
+    ASSERT_EQ(rulesync__kubeconn_resolve(&rs, &k, &err), 0);
+    ASSERT_STR_EQ(k.server, "https://10.0.0.1:6443");
+    ASSERT_STR_EQ(k.ca_pem.data, "-----BEGIN CERTIFICATE-----\n");
+    char want[300];
+    snprintf(want, sizeof(want), "%s/tok", dir);
+    ASSERT_STR_EQ(k.token_file, want);
+    ASSERT_STR_EQ(k.key_file, "/abs/key.pem");
+    ASSERT_NULL(k.token);
+    rulesync__kubeconn_fini(&k);
+    /* explicit keys override the kubeconfig */
+    rs.kubernetes_api_server = "http://127.0.0.1:8001";
+    rs.kubernetes_ca_file = "/etc/ca.pem";
+    ASSERT_EQ(rulesync__kubeconn_resolve(&rs, &k, &err), 0);
+    ASSERT_STR_EQ(k.server, "http://127.0.0.1:8001");
+    ASSERT_STR_EQ(k.ca_file, "/etc/ca.pem");
+    ASSERT_EQ(k.ca_pem.len, 0);
+    rulesync__kubeconn_fini(&k);
+    remove(path);
+    rmdir(dir);
+    cfg_unref(c);
 }
