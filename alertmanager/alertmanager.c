@@ -8,26 +8,10 @@
 #include <sys/stat.h>
 
 #include "alertmanager/am_int.h"
+#include "common/fs.h"
 #include "common/mem.h"
 #include "common/timeutil.h"
 #include "common/workpool.h"
-
-static int mkdir_p(const char *path, err_t *err)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    for (char *p = tmp + 1; *p != '\0'; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(tmp, 0755);
-            *p = '/';
-        }
-    }
-    if (mkdir(tmp, 0755) < 0 && errno != EEXIST) {
-        return err_set(err, ERR_INTERNAL, "mkdir %s: %s", path, strerror(errno));
-    }
-    return 0;
-}
 
 /* The path part of external_url ("http://h:9009/alertmanager" -> "/alertmanager"). */
 static char *url_path(const char *url)
@@ -128,13 +112,13 @@ am_t *am_new(const am_opts_t *opts, err_t *err)
     pthread_rwlock_init(&am->mu, NULL);
     hashmap_init(&am->tenants);
     if (am->opts.data_dir != NULL && am->opts.data_dir[0] != '\0' &&
-        mkdir_p(am->opts.data_dir, err) < 0) {
+        fs_mkdir_p(am->opts.data_dir, err) < 0) {
         goto fail;
     }
     if (am->opts.storage_dir != NULL && am->opts.storage_dir[0] != '\0' &&
         !am->opts.storage_local) {
         snprintf(alerts_dir, sizeof(alerts_dir), "%s/alerts", am->opts.storage_dir);
-        if (mkdir_p(alerts_dir, err) < 0) {
+        if (fs_mkdir_p(alerts_dir, err) < 0) {
             goto fail;
         }
     }

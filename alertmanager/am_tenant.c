@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "alertmanager/am_int.h"
+#include "common/fs.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/timeutil.h"
@@ -309,24 +310,6 @@ static int store_path(am_t *am, const char *tenant, char *out, size_t n)
     return 0;
 }
 
-static char *read_file(const char *path)
-{
-    buf_t b;
-    char chunk[8192];
-    size_t got;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        return NULL;
-    }
-    buf_init(&b);
-    buf_puts(&b, "");
-    while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        buf_append(&b, chunk, got);
-    }
-    fclose(f);
-    return buf_steal(&b, NULL);
-}
-
 /* Backend "local": <dir>/<tenant>.yaml (or .yml) is a plain Alertmanager config; it is
  * wrapped into the per-tenant document the rest of the module reads. */
 static char *local_read(am_t *am, const char *tenant)
@@ -335,7 +318,8 @@ static char *local_read(am_t *am, const char *tenant)
     char path[4096];
     for (size_t i = 0; i < 2; i++) {
         snprintf(path, sizeof(path), "%s/%s.%s", am->opts.storage_dir, tenant, exts[i]);
-        char *text = read_file(path);
+        err_t err = {0};
+        char *text = fs_read_file(path, NULL, &err);
         if (text != NULL) {
             buf_t b;
             buf_init(&b);
@@ -354,7 +338,8 @@ char *am__cfgstore_read(am_t *am, const char *tenant)
     if (store_path(am, tenant, path, sizeof(path)) < 0) {
         return NULL;
     }
-    return am->opts.storage_local ? local_read(am, tenant) : read_file(path);
+    err_t err = {0}; /* a missing or unreadable document reads as none */
+    return am->opts.storage_local ? local_read(am, tenant) : fs_read_file(path, NULL, &err);
 }
 
 int am__cfgstore_write(am_t *am, const char *tenant, const char *text, err_t *err)

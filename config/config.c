@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/fs.h"
 #include "common/mem.h"
 #include "config/config_int.h"
 
@@ -198,33 +199,6 @@ cfg_t *cfg_parse(cfg_program_t prog, const char *yaml, size_t len, const char *f
     return c;
 }
 
-char *cfg__read_file(const char *path, size_t *len, err_t *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        err_set(err, ERR_BAD_DATA, "open %s: %s", path, strerror(errno));
-        return NULL;
-    }
-    buf_t b;
-    buf_init(&b);
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        buf_append(&b, chunk, n);
-    }
-    int failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        buf_fini(&b);
-        err_set(err, ERR_BAD_DATA, "read %s: I/O error", path);
-        return NULL;
-    }
-    buf_putc(&b, '\0');
-    char *s = buf_steal(&b, len);
-    (*len)--;
-    return s;
-}
-
 /* Loki takes a comma-separated list and uses the first file that exists. */
 static char *pick_file(const char *list)
 {
@@ -245,7 +219,7 @@ static int load_file(cfg_t *c, const char *list, int expand_env, err_t *err)
     free(c->file);
     c->file = pick_file(list);
     size_t len;
-    char *text = cfg__read_file(c->file, &len, err);
+    char *text = fs_read_file(c->file, &len, err);
     if (text == NULL) {
         return -1;
     }

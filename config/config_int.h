@@ -117,8 +117,6 @@ int cfg__yaml_read_overrides(cfg_program_t prog, const char *yaml, size_t len,
 
 /* config.c */
 cfg_t *cfg__new(cfg_program_t prog); /* defaults only, one reference */
-/* The whole file, NUL-terminated (len excludes the NUL); NULL + `open F: reason`. */
-char *cfg__read_file(const char *path, size_t *len, err_t *err);
 
 /* config_flags.c */
 typedef struct {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fs.h"
 #include "common/hashmap.h"
 #include "common/mem.h"
 #include "config/config_int.h"
@@ -78,7 +79,7 @@ cfg_overrides_t *cfg_overrides_load(cfg_t *c, err_t *err)
         return cfg_overrides_parse(c, "", 0, "(none)", err);
     }
     size_t len;
-    char *text = cfg__read_file(c->runtime_config_file, &len, err);
+    char *text = fs_read_file(c->runtime_config_file, &len, err);
     if (text == NULL) {
         return NULL;
     }

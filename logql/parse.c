@@ -587,7 +587,8 @@ static int parse_unwrap(lq_parser_t *p, lq_sel_t *s)
         u->name = p->tok.text;
         logql__p_next(p);
     } else {
-        logql__p_unexpected(p, NULL);
+        logql__p_unexpected(p,
+                            "IDENTIFIER or BYTES_CONV or DURATION_CONV or DURATION_SECONDS_CONV");
         return -1;
     }
     s->unwrap = u;

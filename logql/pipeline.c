@@ -310,19 +310,31 @@ static const labels_t *intern(logql_proc_t *pr, const label_t *ps, size_t n)
     return ls;
 }
 
+/* Sorts pr->pairs[0..n) by name and keeps one of equal names (metadata pushed with a
+ * repeated name); returns the new count. */
+static size_t sort_pairs(logql_proc_t *pr, size_t n)
+{
+    qsort(pr->pairs, n, sizeof(*pr->pairs), pair_cmp);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (k > 0 && strcmp(pr->pairs[k - 1].name, pr->pairs[i].name) == 0) {
+            k--;
+        }
+        pr->pairs[k++] = pr->pairs[i];
+    }
+    return k;
+}
+
 static void build_output(logql_proc_t *pr, logql_out_t *out)
 {
     size_t n = logql__current_labels(pr, 1);
-    qsort(pr->pairs, n, sizeof(*pr->pairs), pair_cmp);
-    out->labels = intern(pr, pr->pairs, n);
+    out->labels = intern(pr, pr->pairs, sort_pairs(pr, n));
     size_t m = 0;
     add_pairs(pr, &m, 1);
-    qsort(pr->pairs, m, sizeof(*pr->pairs), pair_cmp);
-    out->metadata = intern(pr, pr->pairs, m);
+    out->metadata = intern(pr, pr->pairs, sort_pairs(pr, m));
     size_t q = 0;
     add_pairs(pr, &q, 2);
-    qsort(pr->pairs, q, sizeof(*pr->pairs), pair_cmp);
-    out->parsed = intern(pr, pr->pairs, q);
+    out->parsed = intern(pr, pr->pairs, sort_pairs(pr, q));
 }
 
 /* ---- line filters ------------------------------------------------------------------------ */

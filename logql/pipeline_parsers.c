@@ -702,12 +702,15 @@ static void logfmt_set(logql_proc_t *pr, const lq_cstage_t *cs, lq_logfmt_t *d, 
         buf_reset(key);
         buf_puts(key, id);
     }
-    /* The value may live in d->unq; copy via the label setter before reusing buffers. */
     if (logql__base_has(pr, key->data, key->len)) {
         buf_puts(key, DUP_SUFFIX);
     }
-    logql__set(pr, key->data, key->len, d->v, d->vlen);
+    /* Invalid UTF-8 (and U+FFFD) become spaces, as Loki maps utf8.RuneError. */
     buf_reset(&pr->scratch);
+    buf_reserve(&pr->scratch, d->vlen + 1);
+    buf_append(&pr->scratch, d->v, d->vlen);
+    scrub_utf8(&pr->scratch, 0);
+    logql__set(pr, key->data, key->len, pr->scratch.data, pr->scratch.len);
 }
 
 void logql__run_logfmt(logql_proc_t *pr, const lq_cstage_t *cs)

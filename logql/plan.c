@@ -56,6 +56,44 @@ static void put_labels(buf_t *b, const char *const *names, size_t n)
 }
 
 static int plan_expr(lq_plan_t *pl, const logql_expr_t *e);
+static void put_number(buf_t *b, double v);
+
+static int listed(const char *const *names, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(names[i], name) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* group_left/right labels. PromQL rejects a label both in on() and the group list; copying
+ * a label the sides already match on changes nothing, so it is left out. */
+static void put_include(buf_t *b, const logql_expr_t *e)
+{
+    buf_putc(b, '(');
+    for (size_t i = 0, k = 0; i < e->n_include; i++) {
+        if (e->on && listed(e->match_labels, e->n_match_labels, e->include[i])) {
+            continue;
+        }
+        buf_printf(b, "%s%s", k++ > 0 ? ", " : "", e->include[i]);
+    }
+    buf_putc(b, ')');
+}
+
+/* An operand that must be an instant vector: Loki evaluates a literal there as one sample
+ * without labels, which is PromQL's vector(n). */
+static int plan_vector_operand(lq_plan_t *pl, const logql_expr_t *e)
+{
+    if (e->kind != LQ_LITERAL) {
+        return plan_expr(pl, e);
+    }
+    buf_puts(&pl->out, "vector(");
+    put_number(&pl->out, e->value);
+    buf_putc(&pl->out, ')');
+    return 0;
+}
 
 static int plan_vecagg(lq_plan_t *pl, const logql_expr_t *e)
 {
@@ -74,7 +112,7 @@ static int plan_vecagg(lq_plan_t *pl, const logql_expr_t *e)
             buf_printf(b, "%ld, ", e->k);
         }
     }
-    if (plan_expr(pl, e->lhs) != 0) {
+    if (plan_vector_operand(pl, e->lhs) != 0) {
         return -1;
     }
     buf_putc(b, ')');
@@ -102,9 +140,10 @@ static int plan_binop(lq_plan_t *pl, const logql_expr_t *e)
     if (!scalar && (e->on || e->has_match_labels)) {
         buf_puts(b, e->on ? " on" : " ignoring");
         put_labels(b, e->match_labels, e->n_match_labels);
-        if (e->card != 0) {
+        /* PromQL allows no group modifier on set operators; Loki ignores it there. */
+        if (e->card != 0 && !(e->bop == BIN_OR || e->bop == BIN_AND || e->bop == BIN_UNLESS)) {
             buf_puts(b, e->card == 1 ? " group_left" : " group_right");
-            put_labels(b, e->include, e->n_include);
+            put_include(b, e);
         }
     }
     buf_puts(b, " (");
@@ -134,7 +173,7 @@ static int plan_label_replace(lq_plan_t *pl, const logql_expr_t *e)
 {
     const char *args[] = {e->dst, e->repl, e->src, e->regex};
     buf_puts(&pl->out, "label_replace(");
-    if (plan_expr(pl, e->lhs) != 0) {
+    if (plan_vector_operand(pl, e->lhs) != 0) {
         return -1;
     }
     for (size_t i = 0; i < 4; i++) {

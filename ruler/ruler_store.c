@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fs.h"
 #include "common/mem.h"
 #include "ruler/ruler_int.h"
 
@@ -25,27 +26,9 @@ struct ruler_store {
     pthread_mutex_t mu;
 };
 
-static int mkdir_p(const char *path, err_t *err)
-{
-    char *tmp = xstrdup(path);
-    for (char *p = tmp + 1; *p != '\0'; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(tmp, 0755);
-            *p = '/';
-        }
-    }
-    int rc = 0;
-    if (mkdir(tmp, 0755) < 0 && errno != EEXIST) {
-        rc = err_set(err, ERR_INTERNAL, "mkdir %s: %s", tmp, strerror(errno));
-    }
-    free(tmp);
-    return rc;
-}
-
 ruler_store_t *ruler__store_new(const char *dir, err_t *err)
 {
-    if (mkdir_p(dir, err) < 0) {
+    if (fs_mkdir_p(dir, err) < 0) {
         return NULL;
     }
     ruler_store_t *s = xcalloc(1, sizeof(*s));
@@ -170,38 +153,25 @@ void ruler__strv_free(char **v, size_t n)
     free(v);
 }
 
-static int read_file(const char *path, buf_t *out, err_t *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        return errno == ENOENT ? 1
-                               : err_set(err, ERR_INTERNAL, "open %s: %s", path, strerror(errno));
-    }
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        buf_append(out, chunk, n);
-    }
-    int rc = ferror(f) ? err_set(err, ERR_INTERNAL, "read %s failed", path) : 0;
-    fclose(f);
-    return rc;
-}
-
 int ruler__store_load(ruler_store_t *s, const char *tenant, const char *ns_name, ruler_ns_t *ns,
                       err_t *err)
 {
-    buf_t path, data;
+    buf_t path;
     buf_init(&path);
-    buf_init(&data);
     ns_path(s, tenant, ns_name, &path);
-    int rc = read_file(path.data, &data, err);
-    if (rc == 0 && data.len > 0 && ruler__file_parse(data.data, data.len, ns, err) < 0) {
+    size_t len = 0;
+    err_t rerr = {0};
+    char *data = fs_read_file(path.data, &len, &rerr);
+    int rc = 0;
+    if (data == NULL && rerr.code != ERR_NOT_FOUND) { /* a missing file is an empty one */
+        rc = err_set(err, rerr.code, "%s", rerr.msg);
+    } else if (len > 0 && ruler__file_parse(data, len, ns, err) < 0) {
         err_wrap(err, "%s", path.data);
         rc = -1;
     }
+    free(data);
     buf_fini(&path);
-    buf_fini(&data);
-    return rc < 0 ? -1 : 0;
+    return rc;
 }
 
 static int write_atomic(const char *path, const char *tmp, const buf_t *data, err_t *err)
@@ -239,7 +209,7 @@ int ruler__store_save(ruler_store_t *s, const char *tenant, const char *ns_name,
         rmdir(dir.data); /* only succeeds once the tenant has no namespace left */
         goto done;
     }
-    if (mkdir_p(dir.data, err) < 0) {
+    if (fs_mkdir_p(dir.data, err) < 0) {
         rc = -1;
         goto done;
     }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/fs.h"
 #include "common/jsonw.h"
 #include "common/log.h"
 #include "common/mem.h"
@@ -108,23 +109,6 @@ static uint64_t dir_signature(const char *dir)
     return sig;
 }
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        return NULL;
-    }
-    buf_t b;
-    buf_init(&b);
-    char chunk[8192];
-    for (size_t got; (got = fread(chunk, 1, sizeof(chunk), f)) > 0;) {
-        buf_append(&b, chunk, got);
-    }
-    fclose(f);
-    buf_putc(&b, '\0');
-    return buf_steal(&b, len);
-}
-
 /* Caller holds s->mu. The remembered entry of a file, created empty when new. */
 static dir_file_t *file_entry(dir_src_t *s, const char *name)
 {
@@ -160,21 +144,18 @@ static void scan_file(dir_src_t *s, const char *name, rulesync_objs_t *objs, buf
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s", s->dir, name);
     size_t len = 0;
-    char *text = read_file(path, &len);
     err_t err = {0};
+    char *text = fs_read_file(path, &len, &err); /* a failure is reported as a bad file */
     pthread_mutex_lock(&s->mu);
     dir_file_t *f = file_entry(s, name);
     if (text != NULL &&
-        rulesync__manifest_parse(text, len > 0 ? len - 1 : 0, path, objs, &err) == 0) {
+        rulesync__manifest_parse(text, len, path, objs, &err) == 0) {
         free(f->good);
         f->good = text;
-        f->good_len = len > 0 ? len - 1 : 0;
+        f->good_len = len;
         *h = hash_bytes(hash_bytes(*h, name, strlen(name)), f->good, f->good_len);
         pthread_mutex_unlock(&s->mu);
         return;
-    }
-    if (text == NULL) {
-        err_set(&err, ERR_BAD_DATA, "%s: cannot read the file", path);
     }
     LOG_ERROR("failed to read manifest", KV_STR("file", path), KV_STR("err", err.msg));
     add_error(errors, err.msg);

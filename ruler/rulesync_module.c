@@ -31,6 +31,9 @@ static int check_target(const cfg_rules_target_t *t, const char *what, size_t i,
         return err_set(err, ERR_BAD_DATA, "%s[%zu]: the namespace prefix must not be empty", what,
                        i);
     }
+    if (t->sync_interval_ms <= 0) {
+        return err_set(err, ERR_BAD_DATA, "%s[%zu]: sync_interval must be greater than 0", what, i);
+    }
     for (size_t j = 0; j < t->n_extra_query_matchers; j++) {
         const cfg_query_matcher_t *m = &t->extra_query_matchers[j];
         if ((m->value[0] != '\0') == (m->value_from_label[0] != '\0') || m->name[0] == '\0') {

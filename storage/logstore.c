@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "common/fs.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/timeutil.h"
@@ -252,22 +253,6 @@ static void *bg_main(void *arg)
 
 /* ---- open / close --------------------------------------------------------------------------- */
 
-static int mkdir_p(const char *path)
-{
-    char tmp[4096];
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0755) < 0 && errno != EEXIST) {
-                return -1;
-            }
-            *p = '/';
-        }
-    }
-    return mkdir(tmp, 0755) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 logstore_t *logstore_open(const logstore_opts_t *o, err_t *err)
 {
     logstore_t *s = xcalloc(1, sizeof(*s));
@@ -279,8 +264,8 @@ logstore_t *logstore_open(const logstore_opts_t *o, err_t *err)
     pthread_mutex_init(&s->bg_mu, NULL);
     pthread_cond_init(&s->bg_cv, NULL);
     hashmap_init(&s->tenants);
-    if (mkdir_p(s->dir) < 0) {
-        err_set(err, ERR_INTERNAL, "log store: mkdir %s: %s", s->dir, strerror(errno));
+    if (fs_mkdir_p(s->dir, err) < 0) {
+        err_wrap(err, "log store");
         goto fail;
     }
     if (load_existing(s, err) < 0) {

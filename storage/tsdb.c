@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/fs.h"
 #include "common/log.h"
 #include "common/mem.h"
 #include "common/timeutil.h"
@@ -50,26 +51,6 @@ static char *path_join(const char *a, const char *b)
     char *p = xmalloc(n);
     snprintf(p, n, "%s/%s", a, b);
     return p;
-}
-
-static int mkdir_p(const char *dir, err_t *err)
-{
-    char *p = xstrdup(dir);
-    for (char *s = p + 1; *s; s++) {
-        if (*s == '/') {
-            *s = '\0';
-            if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-                break;
-            }
-            *s = '/';
-        }
-    }
-    int rc = mkdir(p, 0755) != 0 && errno != EEXIST ? -1 : 0;
-    if (rc < 0) {
-        err_set(err, ERR_INTERNAL, "mkdir %s: %s", p, strerror(errno));
-    }
-    free(p);
-    return rc;
 }
 
 /* ---- tenant open/close ----------------------------------------------------------------- */
@@ -140,7 +121,7 @@ static void drop_covered_blocks(tsdb_t *db)
 static int load_blocks(tsdb_t *db, err_t *err)
 {
     char *bdir = path_join(db->dir, "blocks");
-    int rc = mkdir_p(bdir, err);
+    int rc = fs_mkdir_p(bdir, err);
     DIR *d = rc == 0 ? opendir(bdir) : NULL;
     struct dirent *e;
     while (d != NULL && (e = readdir(d)) != NULL) {
@@ -229,7 +210,7 @@ static tsdb_t *tenant_open(tsdb_registry_t *r, const char *tenant, err_t *err)
     pthread_mutex_init(&db->maint_mu, NULL);
     tsdb__head_init(&db->head, r->opts.block_range_ms);
     db->head.ooo_window_ms = r->opts.out_of_order_window_ms;
-    if (mkdir_p(db->dir, err) < 0 || load_blocks(db, err) < 0) {
+    if (fs_mkdir_p(db->dir, err) < 0 || load_blocks(db, err) < 0) {
         goto fail;
     }
     if (db->n_blocks > 0) {
@@ -299,7 +280,7 @@ tsdb_registry_t *tsdb_registry_open(const tsdb_opts_t *o, err_t *err)
     pthread_cond_init(&r->bg_cv, NULL);
     hashmap_init(&r->by_tenant);
     tsdb__metrics_init();
-    if (mkdir_p(r->dir, err) < 0 || open_existing(r, err) < 0) {
+    if (fs_mkdir_p(r->dir, err) < 0 || open_existing(r, err) < 0) {
         tsdb_registry_close(r);
         return NULL;
     }

@@ -178,10 +178,10 @@ def seed_flow_metrics_and_logs_to_prod_receiver():
     fb = os.path.join(promd.tmp, "fallback.yaml")
     with open(fb, "w") as f:
         f.write(fallback(sink))
-    promd.args += ["-alertmanager.configs.fallback=" + fb,
-                   "-alertmanager.web.external-url=http://127.0.0.1:%d/alertmanager" % promd.port]
-    promd.start()
     am_url = "http://127.0.0.1:%d/alertmanager" % promd.port
+    promd.args += ["-alertmanager.configs.fallback=" + fb, "-alertmanager.web.external-url=" + am_url,
+                   "-ruler.alertmanager-url=" + am_url]
+    promd.start()
     logd = Daemon("herald-logd", config="""auth_enabled: true
 common:
   path_prefix: ./data
@@ -236,7 +236,15 @@ ruler:
                  for a in sink.alerts("/prod")}
         want = {("HighErrorRate", "prod", "metrics"), ("HighLogErrorRate", "prod", "logs")}
         return want <= names and names
-    wait_for(prod_alerts, 60, "both prod alerts at the prod receiver")
+    try:
+        wait_for(prod_alerts, 60, "both prod alerts at the prod receiver")
+    except AssertionError:
+        print("sink:", json.dumps(sink.got)[:2000])
+        for d, path in ((promd, "/prometheus/api/v1/rules"), (logd, "/prometheus/api/v1/rules")):
+            print(path, d.get(path, {"X-Scope-OrgID": "prod"}).text[:3000])
+        print("promd log:", promd.log_tail())
+        print("logd log:", logd.log_tail())
+        raise
     log_alert = [a for a in sink.alerts("/prod") if a["labels"]["alertname"] == "HighLogErrorRate"][0]
     check_eq(log_alert["labels"].get("app"), "api", "log alert keeps its by-label")
     check_eq(log_alert["annotations"]["summary"], "10 error lines from api", "LogQL annotation")

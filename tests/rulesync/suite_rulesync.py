@@ -19,6 +19,7 @@ sys.path.insert(0, HERE)
 
 from harness import Daemon, Runner, check, check_eq, check_in, wait_until  # noqa: E402
 from fakekube import FakeKube  # noqa: E402
+from fakeruler import FakeRuler  # noqa: E402
 
 run = Runner()
 
@@ -348,6 +349,67 @@ def ruler_4xx_is_not_retried_and_other_namespaces_go_on():
           rs.get("/metrics").text, "a 4xx is not retried")
 
 
+POSTED_GROUP = """name: app.rules
+interval: 1s
+rules:
+    - alert: HighErrorRate
+      expr: rate(errors_total[5m]) > 0.02
+      for: 1m
+      labels:
+        severity: page
+      annotations:
+        summary: error rate high
+    - record: job:errors:rate5m
+      expr: sum by (job) (rate(errors_total[5m]))
+"""
+
+
+@run.test
+def requests_on_the_wire():
+    mimir = FakeRuler().start()
+    loki = FakeRuler("/loki/api/v1/rules", empty_status=404).start()
+    try:
+        d = tempfile.mkdtemp(prefix="rulesync-manifests-")
+        write_manifests(d, seed_objects())
+        cfg = ("manifest_dir: %s\n"
+               "mimir_rules:\n  - address: 127.0.0.1:%d\n    tenant_id: prod\n"
+               "    sync_interval: 1s\n    http_headers: {X-Extra: on}\n"
+               "    rule_selector: {match_labels: {tenant: prod, type: metrics}}\n"
+               "loki_rules:\n  - address: http://127.0.0.1:%d/\n    sync_interval: 1s\n"
+               "    rule_selector: {match_labels: {tenant: prod, type: logs}}\n"
+               % (d, mimir.port, loki.port))
+        rs = Daemon("herald-rulesync", config=cfg).start()
+        wait_until(lambda: mimir.seen("POST") and loki.seen("POST"), timeout=10, what="POSTs")
+        _, path, headers, body = mimir.seen("POST")[0]
+        check_eq(path, "/prometheus/config/v1/rules/alloy%2Fmonitoring%2Fapp-alerts%2F" +
+                 UIDS["app-alerts"], "escaped namespace")
+        check("content-type" not in headers, "no Content-Type: %r" % headers)
+        check_eq(headers.get("x-scope-orgid"), "prod", "tenant header")
+        check_eq(headers.get("x-extra"), "on", "http_headers")
+        check_eq(body, POSTED_GROUP, "body")
+        _, lpath, lheaders, _ = loki.seen("POST")[0]
+        check_eq(lpath, "/loki/api/v1/rules/" + loki_ns("log-alerts"), "Loki namespace")
+        check("x-scope-orgid" not in lheaders, "empty tenant_id: no header")
+        time.sleep(2.5)  # more syncs: what the ruler lists back equals what is wanted
+        check_eq((len(mimir.seen("POST")), len(loki.seen("POST"))), (1, 1), "no re-POST")
+        # a 500 is retried (and counted); the component recovers
+        mimir.fail_next(500)
+        want = 'mimir_rules_events_retried_total{component_id="mimir_rules[0]",type="sync-mimir"} 1'
+        wait_until(lambda: want in rs.get("/metrics").text, timeout=10, what="a retry")
+        check_in("server returned HTTP status 500 Internal Server Error: injected failure",
+                 rs.log())
+        # the object goes: its group is deleted, by name, in the escaped namespace
+        write_manifests(d, [o for o in seed_objects() if o["metadata"]["name"] != "app-alerts"])
+        wait_until(lambda: mimir.seen("DELETE"), timeout=10, what="DELETE")
+        check_eq(mimir.seen("DELETE")[0][1], "/prometheus/config/v1/rules/alloy%2Fmonitoring%2F"
+                 "app-alerts%2F" + UIDS["app-alerts"] + "/app.rules", "DELETE path")
+        wait_until(lambda: component(rs, "mimir_rules[0]")["managed_namespaces"] == [],
+                   timeout=10, what="namespace gone")
+    finally:
+        mimir.stop()
+        loki.stop()
+
+
 @run.test
 def sighup_rescans_and_syntax_errors_keep_the_last_good_file():
     promd, logd = start_rulers()
@@ -357,13 +419,16 @@ def sighup_rescans_and_syntax_errors_keep_the_last_good_file():
     rs = start_rulesync(promd, logd, d)
     wait_seed_synced(promd, logd)
     # same size and mtime: the 1 s poll cannot see this edit, only SIGHUP (or the 30 s rescan)
+    # (written aside with the old mtimes, then renamed in, so no poll sees a changed mtime)
     path = os.path.join(d, "seed.yaml")
     stats = {f: os.stat(os.path.join(d, f)) for f in os.listdir(d)}
     objs[1] = prometheus_rule("app-alerts", "prod", "metrics", metrics_groups("0.03"))
-    write_manifests(d, objs)
-    check_eq(os.stat(path).st_size, stats["seed.yaml"].st_size, "same size")
+    staging = tempfile.mkdtemp(prefix="rulesync-staging-", dir=d + "/..")
+    write_manifests(staging, objs)
     for f, st in stats.items():
-        os.utime(os.path.join(d, f), ns=(st.st_atime_ns, st.st_mtime_ns))
+        os.utime(os.path.join(staging, f), ns=(st.st_atime_ns, st.st_mtime_ns))
+        os.replace(os.path.join(staging, f), os.path.join(d, f))
+    check_eq(os.stat(path).st_size, stats["seed.yaml"].st_size, "same size")
     time.sleep(1.5)
     check(first_rule(mimir_rules(promd, "prod"), mimir_ns("app-alerts"))["expr"].endswith(
         "> 0.02"), "not seen before SIGHUP")
@@ -499,6 +564,11 @@ def bad_config_is_refused():
     d2.spawn()
     check_eq(d2.wait_exit(), 1, "exit code without any source")
     check_in("KUBERNETES_SERVICE_HOST", d2.log())
+    d3 = Daemon("herald-rulesync", config="manifest_dir: /\nloki_rules:\n"
+                "  - {address: 'http://x', sync_interval: 0s}\n")
+    d3.spawn()
+    check_eq(d3.wait_exit(), 1, "exit code with sync_interval 0")
+    check_in("loki_rules[0]: sync_interval must be greater than 0", d3.log())
 
 
 if __name__ == "__main__":

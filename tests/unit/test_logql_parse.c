@@ -16,6 +16,15 @@ typedef struct {
 } fmt_case_t;
 
 static const fmt_case_t fmt_cases[] = {
+    {"sum by (a) (rate({a=\"b\"}[1m])) / on (a) group_left (a,b) rate({a=\"b\"}[1m])",
+     "(sum by (a)(rate({a=\"b\"}[1m])) / on (a) group_left (a,b) rate({a=\"b\"}[1m]))"},
+    /* Literals where a vector is needed plan as vector(n); set operators drop group_x. */
+    {"sum(1)", NULL},
+    {"topk(2, 5)", "topk(2,5)"},
+    {"label_replace(1, \"a\", \"b\", \"c\", \"d\")", "label_replace(1,\"a\",\"b\",\"c\",\"d\")"},
+    {"rate({a=\"b\"}[1m]) and on (a) group_left rate({a=\"c\"}[1m])",
+     "(rate({a=\"b\"}[1m]) and on (a) group_left rate({a=\"c\"}[1m]))"},
+    {"rate({a=\"b\"}[1m]) > on(a) 1", "(rate({a=\"b\"}[1m]) > on (a)  1)"},
     /* Loki's own serialisation round-trip texts (pkg/logql/syntax). */
     {"{env=\"prod\", app=~\"loki.*\"}", NULL},
     {"count_over_time({env=\"prod\", app=~\"loki.*\"}[5m])", NULL},
@@ -360,6 +369,14 @@ typedef struct {
 } err_case_t;
 
 static const err_case_t err_cases[] = {
+    {"sum_over_time({a=\"b\"} | unwrap [1m])",
+     "parse error at line 0, col 32: syntax error: unexpected RANGE, expecting IDENTIFIER or "
+     "BYTES_CONV or DURATION_CONV or DURATION_SECONDS_CONV"},
+    {"{a=\"b\"} | label_format x",
+     "parse error at line 1, col 25: syntax error: unexpected $end, expecting ="},
+    {"{a=\"b\"} | line_format 5",
+     "parse error at line 1, col 23: syntax error: unexpected NUMBER, expecting STRING"},
+    {"sum by (a", "parse error at line 1, col 10: syntax error: unexpected $end, expecting , or )"},
     {"{app}",
      "parse error at line 1, col 5: syntax error: unexpected }, expecting = or =~ or !~ or !="},
     {"{app=x}",

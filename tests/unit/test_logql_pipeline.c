@@ -213,6 +213,13 @@ TEST(logfmt_parses_quoted_values_and_clashes)
     ASSERT_STR_EQ(get(&r, "flag"), "(absent)");
     ASSERT_STR_EQ(get(&r, "__error__"), "(absent)");
     arena_free(r.a);
+    run(&r, "{app=\"api\"} | logfmt",
+        "buzz=foo bar=\xef\xbf\xbd"
+        "f bad=\xff\xfe ctl=\"a\\tb\\\\c\nd\"");
+    ASSERT_STR_EQ(get(&r, "bar"), " f");
+    ASSERT_STR_EQ(get(&r, "bad"), "  ");
+    ASSERT_STR_EQ(get(&r, "ctl"), "a\tb\\c\nd");
+    arena_free(r.a);
 }
 
 TEST(logfmt_strict_reports_errors_non_strict_skips)
@@ -222,6 +229,10 @@ TEST(logfmt_strict_reports_errors_non_strict_skips)
     ASSERT_STR_EQ(get(&r, "a"), "1");
     ASSERT_STR_EQ(get(&r, "b"), "2");
     ASSERT_STR_EQ(get(&r, "__error__"), "(absent)");
+    arena_free(r.a);
+    run(&r, "{app=\"api\"} | logfmt --strict", "foobar====wqe=sdad1r");
+    ASSERT_STR_EQ(get(&r, "foobar"), "(absent)");
+    ASSERT_STR_EQ(get(&r, "__error_details__"), "logfmt syntax error at pos 8 : unexpected '='");
     arena_free(r.a);
     run(&r, "{app=\"api\"} | logfmt --strict", "a=1 =x b=2");
     ASSERT_STR_EQ(get(&r, "a"), "1");
@@ -281,6 +292,16 @@ TEST(pattern_parser_extracts_captures)
     ASSERT_STR_EQ(get(&r, "path"), "/login");
     ASSERT_STR_EQ(get(&r, "status"), "302");
     ASSERT_STR_EQ(get(&r, "size"), "0");
+    arena_free(r.a);
+    run(&r, "{app=\"api\"} | pattern `<_> msg=\"<method> <path> (<status>) <app>\"`",
+        "level=debug ts=2021-05-19T07:54:26Z caller=logging.go:66 msg=\"POST /loki/api/v1/push "
+        "(204) "
+        "1.238734ms\"");
+    ASSERT_STR_EQ(get(&r, "method"), "POST");
+    ASSERT_STR_EQ(get(&r, "path"), "/loki/api/v1/push");
+    ASSERT_STR_EQ(get(&r, "status"), "204");
+    ASSERT_STR_EQ(get(&r, "app"), "api");
+    ASSERT_STR_EQ(get(&r, "app_extracted"), "1.238734ms");
     arena_free(r.a);
     /* A literal that never appears: the capture takes the rest of the line. */
     run(&r, "{app=\"api\"} | pattern \"<a> | <b>\"", "one two");
@@ -366,7 +387,8 @@ TEST(label_filter_conversion_failure_sets_label_filter_err)
     /* After an error an ip() filter passes everything (only string matchers filter). */
     ASSERT_EQ(kept("{app=\"api\"} | json | addr = ip(\"10.0.0.0/8\")", "addr=1.2.3.4"), 1);
     ASSERT_EQ(kept("{app=\"api\"} | logfmt | addr = ip(\"10.0.0.0/8\")", "addr=1.2.3.4"), 0);
-    ASSERT_EQ(kept("{app=\"api\"} | logfmt | addr = ip(\"10.0.0.0/8\")", "addr=\"via 10.9.8.7\""), 1);
+    ASSERT_EQ(kept("{app=\"api\"} | logfmt | addr = ip(\"10.0.0.0/8\")", "addr=\"via 10.9.8.7\""),
+              1);
 }
 
 /* ---- formatters, drop, keep, decolorize ------------------------------------------------- */
@@ -521,6 +543,11 @@ TEST(structured_metadata_is_labels_and_clashes)
     ASSERT_NULL(labels_get(r.out.metadata, "msg"));
     ASSERT_STR_EQ(labels_get(r.out.parsed, "msg"), "hi");
     arena_free(r.a);
+    label_t twice[] = {{"k", "1"}, {"k", "2"}};
+    run_md(&r, "{app=\"api\"} | logfmt", "x=1", twice, 2);
+    ASSERT_EQ(labels_len(r.out.metadata), 1);
+    ASSERT_NOT_NULL(labels_get(r.out.labels, "k"));
+    arena_free(r.a);
     run_md(&r, "{app=\"api\"} |= \"hi\"", "hi", md, 2);
     ASSERT_STR_EQ(get(&r, "trace_id"), "abc123");
     ASSERT_STR_EQ(get(&r, "app"), "api");
@@ -617,4 +644,39 @@ TEST(line_filters_run_early_like_loki)
     ASSERT_EQ(r.kept, 1);
     ASSERT_STR_EQ(get(&r, "level_extracted"), "x");
     arena_free(r.a);
+}
+
+TEST(json_parameter_paths_like_loki)
+{
+    const char *line =
+        "{\"app\":\"foo\",\"field with space\":\"value\",\"null_field\":null,\"bool_field\":false,"
+        "\"pod\":{\"uuid\":\"foo\",\"deployment\":{\"ref\":\"foobar\", \"params\": "
+        "[1,2,3,\"string_value\"]}}}";
+    static const struct {
+        const char *expr, *want;
+    } cases[] = {
+        {"[\\\"field with space\\\"]", "value"},
+        {"pod.uuid", "foo"},
+        {"pod[\\\"uuid\\\"]", "foo"},
+        {"[\\\"pod\\\"][\\\"uuid\\\"]", "foo"},
+        {"[\\\"pod\\\"].uuid", "foo"},
+        {"pod.deployment.params[0]", "1"},
+        {"pod.deployment.params[3]", "string_value"},
+        {"pod.deployment.params", "[1,2,3,\"string_value\"]"},
+        {"pod[\\\"\\\"]", "(absent)"},
+        {"null_field", "(absent)"},
+        {"bool_field", "false"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char q[256];
+        run_t r;
+        snprintf(q, sizeof(q), "{app=\"api\"} | json x=\"%s\"", cases[i].expr);
+        run(&r, q, line);
+        char got[128];
+        snprintf(got, sizeof(got), "%s", get(&r, "x"));
+        arena_free(r.a);
+        if (strcmp(got, cases[i].want) != 0) {
+            TEST_FAIL_("`%s`: got `%s` want `%s`", q, got, cases[i].want);
+        }
+    }
 }
