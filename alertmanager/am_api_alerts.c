@@ -271,7 +271,7 @@ static void alert_out(jsonw_t *w, const am_alert_t *a, const am_status_t *st,
     char ts[64], fp[17];
     jsonw_obj_begin(w);
     jsonw_key(w, "annotations");
-    am__jsonw_lset(w, a->annotations);
+    jsonw_labels(w, a->annotations);
     am__time_format_ms(a->ends_ns, ts, sizeof(ts));
     jsonw_key(w, "endsAt");
     jsonw_str(w, ts);
@@ -299,7 +299,7 @@ static void alert_out(jsonw_t *w, const am_alert_t *a, const am_status_t *st,
         jsonw_str(w, a->generator_url);
     }
     jsonw_key(w, "labels");
-    am__jsonw_lset(w, a->labels);
+    jsonw_labels(w, a->labels);
     jsonw_obj_end(w);
 }
 
@@ -478,7 +478,7 @@ static void group_out(am_tenant_t *t, arena_t *a, const am_group_t *g, const am_
     }
     jsonw_arr_end(w);
     jsonw_key(w, "labels");
-    am__jsonw_lset(w, g->labels);
+    jsonw_labels(w, g->labels);
     jsonw_key(w, "receiver");
     jsonw_obj_begin(w);
     jsonw_key(w, "name");

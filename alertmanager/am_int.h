@@ -384,7 +384,6 @@ void am__metrics_alerts(const char *tenant, int active, int suppressed);
 /* Go time.Time JSON text (RFC 3339 with trimmed nanoseconds, UTC); 0 -> Go's zero time. */
 void am__time_format(int64_t ns, char *out, size_t n);
 void am__time_format_ms(int64_t ns, char *out, size_t n); /* v2 API: .000 millis */
-void am__jsonw_lset(jsonw_t *w, const labels_t *ls); /* NULL: {} */
 const char *am__notice_status(const am_notice_t *n); /* "firing" / "resolved" */
 /* The template.Data of a notice as JSON (the webhook payload without its extra fields). */
 void am__notice_data_json(const am_notice_t *n, buf_t *out);

@@ -49,17 +49,6 @@ void am__time_format(int64_t ns, char *out, size_t n)
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
 }
 
-void am__jsonw_lset(jsonw_t *w, const labels_t *ls)
-{
-    jsonw_obj_begin(w);
-    for (size_t i = 0; ls != NULL && i < labels_len(ls); i++) {
-        label_t l = labels_at(ls, i);
-        jsonw_key(w, l.name);
-        jsonw_str(w, l.value);
-    }
-    jsonw_obj_end(w);
-}
-
 static void put_time(am_gobj_t *o, const char *key, int64_t ns)
 {
     char ts[64];

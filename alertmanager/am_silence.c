@@ -241,9 +241,8 @@ static size_t silence_size(const am_silence_t *s, int64_t retention_ns)
 
 static int check_size(am_tenant_t *t, const am_silence_t *s, const am_limits_t *l, err_t *err)
 {
-    int64_t retention_ns = (t->am->opts.retention_ms > 0 ? t->am->opts.retention_ms
-                                                         : 120LL * 3600 * 1000) *
-                           1000000;
+    int64_t retention_ms = t->am != NULL ? t->am->opts.retention_ms : 0;
+    int64_t retention_ns = (retention_ms > 0 ? retention_ms : 120LL * 3600 * 1000) * 1000000;
     size_t n = silence_size(s, retention_ns);
     if (l->max_silence_size_bytes > 0 && n > (size_t)l->max_silence_size_bytes) {
         return err_set(err, ERR_BAD_DATA,

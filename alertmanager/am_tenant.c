@@ -23,7 +23,7 @@
 void am__tenant_limits(const am_tenant_t *t, am_limits_t *out)
 {
     memset(out, 0, sizeof(*out));
-    if (t->am->opts.limits != NULL) {
+    if (t->am != NULL && t->am->opts.limits != NULL) {
         t->am->opts.limits(t->am->opts.limits_arg, t->id, out);
     }
 }

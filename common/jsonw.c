@@ -324,3 +324,14 @@ void jsonw_json(jsonw_t *w, const json_t *v)
         break;
     }
 }
+
+void jsonw_labels(jsonw_t *w, const labels_t *ls)
+{
+    jsonw_obj_begin(w);
+    for (size_t i = 0; ls != NULL && i < labels_len(ls); i++) {
+        label_t l = labels_at(ls, i);
+        jsonw_key(w, l.name);
+        jsonw_str(w, l.value);
+    }
+    jsonw_obj_end(w);
+}

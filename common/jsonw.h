@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "common/buf.h"
+#include "common/labels.h"
 
 typedef struct jsonw jsonw_t;
 
@@ -26,6 +27,8 @@ void jsonw_arr_end(jsonw_t *w);
 void jsonw_key(jsonw_t *w, const char *key); /* inside an object, before each value */
 void jsonw_str(jsonw_t *w, const char *s);   /* escaped; invalid UTF-8 replaced by U+FFFD */
 void jsonw_strn(jsonw_t *w, const char *s, size_t n);
+/* A label set as an object {"name":"value",...} in label order; NULL writes {}. */
+void jsonw_labels(jsonw_t *w, const labels_t *ls);
 void jsonw_int(jsonw_t *w, int64_t v);
 void jsonw_double(jsonw_t *w, double v);     /* JSON number; NaN/Inf written as null */
 void jsonw_prom_float(jsonw_t *w, double v); /* "1.5", "NaN", "+Inf" as a string */

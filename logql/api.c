@@ -340,13 +340,7 @@ static void reply_series(http_req_t *req, const labels_t *const *ls, size_t n)
     jsonw_key(w, "data");
     jsonw_arr_begin(w);
     for (size_t i = 0; i < n; i++) {
-        jsonw_obj_begin(w);
-        for (size_t k = 0; k < labels_len(ls[i]); k++) {
-            label_t l = labels_at(ls[i], k);
-            jsonw_key(w, l.name);
-            jsonw_str(w, l.value);
-        }
-        jsonw_obj_end(w);
+        jsonw_labels(w, ls[i]);
     }
     jsonw_arr_end(w);
     jsonw_obj_end(w);

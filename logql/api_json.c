@@ -29,17 +29,6 @@ void logql__api_time_s(int64_t ms, char *out, size_t n)
     snprintf(out, n, "%s%lld.%s", sign, (long long)s, dec);
 }
 
-static void write_labels(jsonw_t *w, const labels_t *ls)
-{
-    jsonw_obj_begin(w);
-    for (size_t i = 0; ls != NULL && i < labels_len(ls); i++) {
-        label_t l = labels_at(ls, i);
-        jsonw_key(w, l.name);
-        jsonw_str(w, l.value);
-    }
-    jsonw_obj_end(w);
-}
-
 static void write_point(jsonw_t *w, int64_t t_ms, double v)
 {
     char ts[48], val[340];
@@ -64,11 +53,11 @@ static void write_entry(jsonw_t *w, const logql_entry_t *e, int categorize)
         jsonw_obj_begin(w);
         if (e->metadata != NULL && labels_len(e->metadata) > 0) {
             jsonw_key(w, "structuredMetadata");
-            write_labels(w, e->metadata);
+            jsonw_labels(w, e->metadata);
         }
         if (e->parsed != NULL && labels_len(e->parsed) > 0) {
             jsonw_key(w, "parsed");
-            write_labels(w, e->parsed);
+            jsonw_labels(w, e->parsed);
         }
         jsonw_obj_end(w);
     }
@@ -81,7 +70,7 @@ static void write_streams(jsonw_t *w, const logql_stream_t *ss, size_t n, int ca
     for (size_t i = 0; i < n; i++) {
         jsonw_obj_begin(w);
         jsonw_key(w, "stream");
-        write_labels(w, ss[i].labels);
+        jsonw_labels(w, ss[i].labels);
         jsonw_key(w, "values");
         jsonw_arr_begin(w);
         for (size_t k = 0; k < ss[i].n_entries; k++) {
@@ -231,7 +220,7 @@ static void write_metric(jsonw_t *w, const promql_result_t *r)
     for (size_t i = 0; i < r->n_vec; i++) {
         jsonw_obj_begin(w);
         jsonw_key(w, "metric");
-        write_labels(w, r->vec[i].labels);
+        jsonw_labels(w, r->vec[i].labels);
         jsonw_key(w, "value");
         write_point(w, r->vec[i].t, r->vec[i].v);
         jsonw_obj_end(w);
@@ -239,7 +228,7 @@ static void write_metric(jsonw_t *w, const promql_result_t *r)
     for (size_t i = 0; i < r->n_mat; i++) {
         jsonw_obj_begin(w);
         jsonw_key(w, "metric");
-        write_labels(w, r->mat[i].labels);
+        jsonw_labels(w, r->mat[i].labels);
         jsonw_key(w, "values");
         jsonw_arr_begin(w);
         for (size_t k = 0; k < r->mat[i].n_points; k++) {

@@ -319,17 +319,6 @@ static void frame_open(frame_t *f, int legacy)
     jsonw_arr_begin(f->w);
 }
 
-static void write_label_object(jsonw_t *w, const labels_t *ls)
-{
-    jsonw_obj_begin(w);
-    for (size_t i = 0; i < labels_len(ls); i++) {
-        label_t l = labels_at(ls, i);
-        jsonw_key(w, l.name);
-        jsonw_str(w, l.value);
-    }
-    jsonw_obj_end(w);
-}
-
 static void write_label_string(jsonw_t *w, const labels_t *ls)
 {
     buf_t s;
@@ -356,7 +345,7 @@ static void frame_add(frame_t *f, const labels_t *ls, int64_t ts_ns, const char 
     jsonw_t *w = f->w;
     jsonw_obj_begin(w);
     jsonw_key(w, f->legacy ? "labels" : "stream");
-    f->legacy ? write_label_string(w, ls) : write_label_object(w, ls);
+    f->legacy ? write_label_string(w, ls) : jsonw_labels(w, ls);
     jsonw_key(w, f->legacy ? "entries" : "values");
     jsonw_arr_begin(w);
     if (f->legacy) {
@@ -396,7 +385,7 @@ static void frame_write_drops(frame_t *f, const drop_t *d, size_t n)
         jsonw_key(w, f->legacy ? "Timestamp" : "timestamp");
         write_ts(w, d[i].ts_ns, f->legacy);
         jsonw_key(w, f->legacy ? "Labels" : "labels");
-        f->legacy ? write_label_string(w, d[i].labels) : write_label_object(w, d[i].labels);
+        f->legacy ? write_label_string(w, d[i].labels) : jsonw_labels(w, d[i].labels);
         jsonw_obj_end(w);
     }
     jsonw_arr_end(w);

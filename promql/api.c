@@ -34,17 +34,6 @@ static void write_point(jsonw_t *w, int64_t t, double v)
     jsonw_arr_end(w);
 }
 
-static void write_metric(jsonw_t *w, const labels_t *ls)
-{
-    jsonw_obj_begin(w);
-    for (size_t i = 0; i < labels_len(ls); i++) {
-        label_t l = labels_at(ls, i);
-        jsonw_key(w, l.name);
-        jsonw_str(w, l.value);
-    }
-    jsonw_obj_end(w);
-}
-
 static void write_result(jsonw_t *w, const promql_result_t *r, size_t limit)
 {
     jsonw_key(w, "resultType");
@@ -65,7 +54,7 @@ static void write_result(jsonw_t *w, const promql_result_t *r, size_t limit)
         for (size_t i = 0; i < r->n_vec && i < limit; i++) {
             jsonw_obj_begin(w);
             jsonw_key(w, "metric");
-            write_metric(w, r->vec[i].labels);
+            jsonw_labels(w, r->vec[i].labels);
             jsonw_key(w, "value");
             write_point(w, r->vec[i].t, r->vec[i].v);
             jsonw_obj_end(w);
@@ -77,7 +66,7 @@ static void write_result(jsonw_t *w, const promql_result_t *r, size_t limit)
         for (size_t i = 0; i < r->n_mat && i < limit; i++) {
             jsonw_obj_begin(w);
             jsonw_key(w, "metric");
-            write_metric(w, r->mat[i].labels);
+            jsonw_labels(w, r->mat[i].labels);
             jsonw_key(w, "values");
             jsonw_arr_begin(w);
             for (size_t k = 0; k < r->mat[i].n_points; k++) {

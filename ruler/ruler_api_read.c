@@ -45,13 +45,7 @@ static void write_kv(jsonw_t *w, const char *key, const ruler_kv_t *kv, size_t n
 static void write_labels(jsonw_t *w, const labels_t *ls)
 {
     jsonw_key(w, "labels");
-    jsonw_obj_begin(w);
-    for (size_t i = 0; i < labels_len(ls); i++) {
-        label_t l = labels_at(ls, i);
-        jsonw_key(w, l.name);
-        jsonw_str(w, l.value);
-    }
-    jsonw_obj_end(w);
+    jsonw_labels(w, ls);
 }
 
 static void write_alert(jsonw_t *w, const ruler_alert_t *a, int loki)

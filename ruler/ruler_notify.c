@@ -106,13 +106,7 @@ static void write_labels(jsonw_t *w, const ruler_notifier_opts_t *o, const char 
     }
     labels_t *all = labels_builder_build(b);
     jsonw_key(w, "labels");
-    jsonw_obj_begin(w);
-    for (size_t i = 0; i < labels_len(all); i++) {
-        label_t l = labels_at(all, i);
-        jsonw_key(w, l.name);
-        jsonw_str(w, l.value);
-    }
-    jsonw_obj_end(w);
+    jsonw_labels(w, all);
     arena_free(a);
 }
 

@@ -299,7 +299,7 @@ static const rulesync_source_ops_t dir_ops = {dir_rescan, dir_status, dir_stop};
 rulesync_source_t *rulesync__dir_start(rulesync_store_t *st, const char *dir, err_t *err)
 {
     struct stat sb;
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+    if (fs_mkdir_p(dir, err) < 0 || stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
         err_set(err, ERR_BAD_DATA, "manifest_dir %s: not a directory", dir);
         return NULL;
     }

@@ -61,12 +61,20 @@ static int check_config(const cfg_rulesync_t *rs, err_t *err)
     return 0;
 }
 
+/* Where manifests come from: manifest_dir, else the Kubernetes API (configured, or the
+ * cluster the process runs in), else ./data/manifests so that a bare start works. */
 static rulesync_source_t *start_source(rulesync_mod_t *m, err_t *err)
 {
     const cfg_rulesync_t *rs = &m->cfg->rulesync;
-    if (rs->manifest_dir[0] != '\0') {
-        LOG_INFO("reading PrometheusRule manifests", KV_STR("dir", rs->manifest_dir));
-        return rulesync__dir_start(&m->store, rs->manifest_dir, err);
+    const char *dir = rs->manifest_dir;
+    const char *in_cluster = getenv("KUBERNETES_SERVICE_HOST");
+    if (dir[0] == '\0' && rs->kubernetes_api_server[0] == '\0' &&
+        rs->kubernetes_kubeconfig_file[0] == '\0' && (in_cluster == NULL || in_cluster[0] == '\0')) {
+        dir = "./data/manifests";
+    }
+    if (dir[0] != '\0') {
+        LOG_INFO("reading PrometheusRule manifests", KV_STR("dir", dir));
+        return rulesync__dir_start(&m->store, dir, err);
     }
     return rulesync__kube_start(&m->store, rs, err);
 }

@@ -235,14 +235,7 @@ static void write_series(jsonw_t *w, const labels_t **ls, size_t n, size_t limit
         if (i > 0 && labels_equal(ls[i], ls[i - 1])) {
             continue;
         }
-        jsonw_obj_begin(w);
-        size_t nl = labels_len(ls[i]);
-        for (size_t k = 0; k < nl; k++) {
-            label_t l = labels_at(ls[i], k);
-            jsonw_key(w, l.name);
-            jsonw_str(w, l.value);
-        }
-        jsonw_obj_end(w);
+        jsonw_labels(w, ls[i]);
     }
     jsonw_arr_end(w);
 }
