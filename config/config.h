@@ -155,6 +155,17 @@ typedef struct {
     int increment_duplicate_timestamp;
 } cfg_limits_t;
 
+/* Loki's ruler.remote_write.clients.<name>: one Prometheus remote_write entry. */
+typedef struct {
+    char *name;                /* the map key */
+    char *url;                 /* required */
+    int64_t remote_timeout_ms; /* 30s */
+    cfg_strmap_t headers;      /* an X-Scope-OrgID here is replaced by the rule's tenant */
+    char *basic_auth_username;
+    char *basic_auth_password;
+    char *bearer_token;
+} cfg_rw_client_t;
+
 /* ruler: (both; Loki-only keys noted) */
 typedef struct {
     int enable_api;
@@ -175,6 +186,8 @@ typedef struct {
     char *wal_dir;                 /* Loki ruler WAL */
     int remote_write_enabled;      /* Loki: recording-rule results remote-written */
     int remote_write_add_org_id_header;
+    cfg_rw_client_t *remote_write_clients; /* Loki: ruler.remote_write.clients (a map) */
+    size_t n_remote_write_clients;
 } cfg_ruler_t;
 
 /* Rule store. backend "filesystem": filesystem_dir, read-write. "local": local_directory

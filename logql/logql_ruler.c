@@ -78,6 +78,13 @@ static int lr_eval(void *ctx, arena_t *a, const char *tenant, const char *expr, 
     return 0;
 }
 
+static appender_t *lr_appender(void *ctx, const char *tenant, err_t *err)
+{
+    (void)err;
+    const logql_ruler_store_t *st = ctx;
+    return st->appender != NULL ? st->appender(st->appender_arg, tenant) : NULL;
+}
+
 void logql_ruler_evaluator(ruler_evaluator_t *ev, const logql_ruler_store_t *st)
 {
     memset(ev, 0, sizeof(*ev));
@@ -85,5 +92,6 @@ void logql_ruler_evaluator(ruler_evaluator_t *ev, const logql_ruler_store_t *st)
     ev->validate = lr_validate;
     ev->format = lr_format;
     ev->eval = lr_eval;
+    ev->appender = lr_appender;
     ev->ctx = (void *)st;
 }

@@ -15,14 +15,17 @@ typedef struct {
     logstore_t *store;        /* borrowed; must outlive the ruler */
     int64_t query_timeout_ms; /* 0: 1m */
     size_t max_series;        /* 0: 500 (max_query_series) */
+    /* Where recorded samples (and ALERTS series) go: Loki's ruler.remote_write. NULL, or a
+     * NULL result for a tenant: they are dropped, as Loki does without remote write. */
+    appender_t *(*appender)(void *arg, const char *tenant);
+    void *appender_arg;
 } logql_ruler_store_t;
 
 /* Fills `ev` with the LogQL evaluator over `st` (borrowed: it must outlive the
  * ruler). validate: the expression must parse and be a metric query (a log
  * query is refused with Loki's text); eval: an instant query at the rule's time,
  * a vector as is, a scalar as one sample without labels; format: Loki's
- * canonical text. No appender: recording-rule results are dropped, as Loki does
- * without ruler.remote_write (herald has no remote write for Loki rules yet). */
+ * canonical text; appender: st->appender (remote write), if any. */
 void logql_ruler_evaluator(ruler_evaluator_t *ev, const logql_ruler_store_t *st);
 
 #endif

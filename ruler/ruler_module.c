@@ -6,12 +6,14 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/mem.h"
 #include "ruler/ruler_int.h"
 #include "ruler/ruler_logql.h"
 #include "ruler/ruler_module.h"
 #include "ruler/ruler_promql.h"
 #include "storage/api.h"
 #include "storage/logpush.h"
+#include "storage/rwclient.h"
 
 static const char *nz(const char *s)
 {
@@ -81,6 +83,62 @@ int ruler_module_start(daemon_t *d, ruler_flavor_t flavor, const ruler_evaluator
     return rc;
 }
 
+/* herald-logd's remote write (Loki's ruler.remote_write): one client for every configured
+ * target, made at start; a tenant with ruler_remote_write_disabled gets no appender. */
+static struct {
+    rwclient_t *client;
+    daemon_t *d;
+} logd_rw;
+
+static appender_t *logd_appender(void *arg, const char *tenant)
+{
+    (void)arg;
+    cfg_limits_t l;
+    daemon_limits(logd_rw.d, tenant, &l);
+    return l.ruler_remote_write_disabled ? NULL : rwclient_appender(logd_rw.client, tenant);
+}
+
+static void logd_rw_stop(void *arg)
+{
+    (void)arg;
+    rwclient_free(logd_rw.client);
+    logd_rw.client = NULL;
+}
+
+static void logd_rw_start(daemon_t *d, const cfg_ruler_t *rc, logql_ruler_store_t *store)
+{
+    if (!rc->remote_write_enabled || rc->n_remote_write_clients == 0) {
+        return; /* recording-rule results are dropped, as Loki does */
+    }
+    rwclient_target_t *t = xcalloc(rc->n_remote_write_clients, sizeof(*t));
+    label_t **hdrs = xcalloc(rc->n_remote_write_clients, sizeof(*hdrs));
+    for (size_t i = 0; i < rc->n_remote_write_clients; i++) {
+        const cfg_rw_client_t *cl = &rc->remote_write_clients[i];
+        hdrs[i] = xcalloc(cl->headers.n + 1, sizeof(**hdrs));
+        for (size_t k = 0; k < cl->headers.n; k++) {
+            hdrs[i][k] = (label_t){cl->headers.keys[k], cl->headers.values[k]};
+        }
+        t[i] = (rwclient_target_t){.name = cl->name,
+                                   .url = cl->url,
+                                   .timeout_ms = cl->remote_timeout_ms,
+                                   .headers = hdrs[i],
+                                   .n_headers = cl->headers.n,
+                                   .basic_auth_username = cl->basic_auth_username,
+                                   .basic_auth_password = cl->basic_auth_password,
+                                   .bearer_token = cl->bearer_token};
+    }
+    logd_rw.client = rwclient_new(t, rc->n_remote_write_clients, rc->remote_write_add_org_id_header);
+    logd_rw.d = d;
+    for (size_t i = 0; i < rc->n_remote_write_clients; i++) {
+        free(hdrs[i]);
+    }
+    free(hdrs);
+    free(t);
+    store->appender = logd_appender;
+    daemon_on_stop(d, logd_rw_stop, NULL); /* registered before the ruler: stopped after it */
+    LOG_INFO("ruler remote write enabled", KV_INT("clients", (long long)rc->n_remote_write_clients));
+}
+
 /* herald-logd: LogQL rules over the store of the logstore module (started before the
  * ruler, so stopped after it). The store description is set once, here, before the ruler
  * starts, and only read afterwards. */
@@ -94,9 +152,7 @@ int ruler_logd_init(daemon_t *d, err_t *err)
     cfg_t *c = daemon_config(d);
     store.query_timeout_ms = c->limits.query_timeout_ms;
     store.max_series = c->limits.max_query_series > 0 ? (size_t)c->limits.max_query_series : 0;
-    if (c->ruler.remote_write_enabled) {
-        LOG_WARN("ruler.remote_write is not supported yet: recording-rule results are dropped");
-    }
+    logd_rw_start(d, &c->ruler, &store);
     cfg_unref(c);
     ruler_evaluator_t ev;
     logql_ruler_evaluator(&ev, &store);

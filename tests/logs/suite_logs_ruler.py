@@ -166,4 +166,57 @@ def alert_value_of_a_grouped_query():
              "grouped value of the LogQL instant query")
 
 
+@run.test
+def recording_rules_remote_written_to_promd():
+    """ruler.remote_write (Loki): recorded samples of tenant prod are remote-written to
+    herald-promd with X-Scope-OrgID prod (a header in the client config is replaced by the
+    rule's tenant), and can be queried there; a tenant with ruler_remote_write_disabled
+    sends nothing."""
+    promd = Daemon("herald-promd", args=["-blocks-storage.tsdb.dir=tsdb"]).start()
+    logd = Daemon("herald-logd", config="""auth_enabled: true
+common:
+  path_prefix: ./data
+runtime_config:
+  file: rt.yaml
+ruler:
+  evaluation_interval: 1s
+  poll_interval: 1s
+  storage:
+    type: local
+    local:
+      directory: ./data/rules
+  remote_write:
+    enabled: true
+    clients:
+      promd:
+        url: http://127.0.0.1:%d/api/v1/push
+        remote_timeout: 5s
+        headers:
+          X-Scope-OrgID: somebody-else
+""" % promd.port)
+    with open(os.path.join(logd.tmp, "rt.yaml"), "w") as f:
+        f.write("overrides:\n  stage:\n    ruler_remote_write_disabled: true\n")
+    logd.start()
+    group = ('name: rec\ninterval: 1s\nrules:\n  - record: app:errors:count1m\n'
+             '    expr: sum by (app) (count_over_time({level="error"}[1m]))\n')
+    for tenant in ("prod", "stage"):
+        push(logd, tenant, "error", 7)
+        check_eq(logd.post("/loki/api/v1/rules/" + tenant, group, h(tenant)).status, 202,
+                 "POST " + tenant)
+
+    def recorded():
+        r = promd.get("/prometheus/api/v1/query?query=app:errors:count1m", h("prod"))
+        res = r.json()["data"]["result"] if r.status == 200 else []
+        return res and res[0]
+    got = wait_until(recorded, timeout=20, what="the recorded series in herald-promd")
+    check_eq((got["metric"], got["value"][1]),
+             ({"__name__": "app:errors:count1m", "app": "shop"}, "7"), "recorded sample")
+    time.sleep(2)
+    for tenant in ("stage", "somebody-else"):
+        r = promd.get("/prometheus/api/v1/query?query=app:errors:count1m", h(tenant))
+        check_eq(r.json()["data"]["result"], [], "nothing written for " + tenant)
+    check_in('herald_ruler_remote_write_samples_total{client="promd"}', logd.get("/metrics").text,
+             "counted")
+
+
 run.main()
