@@ -234,13 +234,15 @@ static void group_pair(const rd_t *r, const char *key, yaml_node_t *v, void *dst
         g->limit = s != NULL ? strtoll(s, NULL, 10) : 0;
     } else if (strcmp(key, "labels") == 0) {
         g->labels = rd_kvs(r, v);
-    } else if (strcmp(key, "rules") == 0) {
+    } else if (strcmp(key, "rules") == 0) { /* a repeated key replaces the earlier one */
+        g->n_rules = 0;
         g->rules = arena_calloc(r->a, (rd_len(v) + 1) * sizeof(*g->rules));
         for (size_t i = 0; i < rd_len(v); i++) {
             rd_map(r, rd_node(r, v->data.sequence.items.start[i]), rule_pair,
                    &g->rules[g->n_rules++]);
         }
     } else if (strcmp(key, "source_tenants") == 0) {
+        g->n_source_tenants = 0;
         g->source_tenants = arena_calloc(r->a, (rd_len(v) + 1) * sizeof(char *));
         for (size_t i = 0; i < rd_len(v); i++) {
             const char *s = rd_scalar(r, rd_node(r, v->data.sequence.items.start[i]));
