@@ -14,11 +14,11 @@ typedef struct {
 typedef struct {
     pthread_mutex_t mu; /* guards everything below */
     pthread_cond_t cond;
-    cfg_t *cfg;                 /* config the overrides are built on (one reference) */
-    cfg_overrides_t *cur;       /* never NULL once started */
-    cfg_overrides_t **retired;  /* replaced sets, freed at stop */
+    cfg_t *cfg;                /* config the overrides are built on (one reference) */
+    cfg_overrides_t *cur;      /* never NULL once started */
+    cfg_overrides_t **retired; /* replaced sets, freed at stop */
     size_t n_retired;
-    daemon_file_stamp_t stamp;  /* of the file `cur` was read from */
+    daemon_file_stamp_t stamp; /* of the file `cur` was read from */
     int64_t period_ms;
     int stopping, has_thread;
     pthread_t thread;

@@ -77,9 +77,9 @@ rwclient_t *rwclient_new(const rwclient_target_t *targets, size_t n, int add_org
     }
     c->sent = metric_counter("herald_ruler_remote_write_samples_total",
                              "Recording-rule samples remote-written, by client.", "client");
-    c->failed = metric_counter("herald_ruler_remote_write_failures_total",
-                               "Remote-write requests that failed after retries, by client.",
-                               "client");
+    c->failed =
+        metric_counter("herald_ruler_remote_write_failures_total",
+                       "Remote-write requests that failed after retries, by client.", "client");
     return c;
 }
 

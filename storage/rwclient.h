@@ -16,14 +16,14 @@
 #include "storage/querier.h"
 
 typedef struct {
-    const char *name;          /* for logs and metrics */
-    const char *url;           /* .../api/v1/push */
-    int64_t timeout_ms;        /* 0: 30s */
-    const label_t *headers;    /* extra request headers */
+    const char *name;       /* for logs and metrics */
+    const char *url;        /* .../api/v1/push */
+    int64_t timeout_ms;     /* 0: 30s */
+    const label_t *headers; /* extra request headers */
     size_t n_headers;
     const char *basic_auth_username; /* NULL/"": none */
     const char *basic_auth_password;
-    const char *bearer_token;        /* NULL/"": none */
+    const char *bearer_token; /* NULL/"": none */
 } rwclient_target_t;
 
 typedef struct rwclient rwclient_t;
