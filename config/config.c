@@ -123,6 +123,23 @@ static int check_target(const cfg_rules_target_t *t, const char *list, size_t id
     return check_selector(&t->rule_namespace_selector, sw, err);
 }
 
+/* Prometheus's checks of a remote_write entry, named by the client. */
+static int check_rw_client(const cfg_rw_client_t *cl, err_t *err)
+{
+    if (cl->url[0] == '\0') {
+        return err_set(err, ERR_BAD_DATA,
+                       "ruler.remote_write.clients.%s: url for remote_write is empty", cl->name);
+    }
+    if (cl->bearer_token[0] != '\0' &&
+        (cl->basic_auth_username[0] != '\0' || cl->basic_auth_password[0] != '\0')) {
+        return err_set(err, ERR_BAD_DATA,
+                       "ruler.remote_write.clients.%s: at most one of basic_auth and "
+                       "bearer_token must be configured",
+                       cl->name);
+    }
+    return 0;
+}
+
 static int validate(const cfg_t *c, err_t *err)
 {
     if (c->server.http_listen_port < 0 || c->server.http_listen_port > 65535) {
@@ -141,6 +158,15 @@ static int validate(const cfg_t *c, err_t *err)
         if (check_target(&c->rulesync.loki_rules[i], "loki_rules", i, err) != 0) {
             return -1;
         }
+    }
+    for (size_t i = 0; i < c->ruler.n_remote_write_clients; i++) {
+        if (check_rw_client(&c->ruler.remote_write_clients[i], err) != 0) {
+            return -1;
+        }
+    }
+    if (c->program == CFG_LOGD && c->ruler.remote_write_enabled &&
+        c->ruler.n_remote_write_clients == 0) {
+        return err_set(err, ERR_BAD_DATA, "remote-write enabled but no clients URL are configured");
     }
     return 0;
 }

@@ -291,12 +291,15 @@ static void docs_rows(buf_t *out, const cfg__table_t *t, unsigned mask, const ch
 {
     for (size_t i = 0; i < t->n_keys; i++) {
         const cfg__key_t *k = &t->keys[i];
-        if ((k->programs & mask) == 0 || k->type == CFG__IGNORED) {
+        if ((k->programs & mask) == 0 || k->type == CFG__IGNORED || k->is_map_key) {
             continue;
         }
+        int is_map = k->type == CFG__LIST && cfg__map_key(k->sub) != NULL;
         buf_printf(out, "| `%s%s` |", prefix, k->path);
         md_code_cell(out, k->flag, "-");
-        md_cell(out, k->choices != NULL ? k->choices : cfg__type_name(k->type));
+        md_cell(out, k->choices != NULL ? k->choices
+                     : is_map           ? "map of sections"
+                                        : cfg__type_name(k->type));
         if (k->def == NULL && k->type == CFG__STRING) {
             md_cell(out, "`\"\"`");
         } else {
@@ -306,7 +309,7 @@ static void docs_rows(buf_t *out, const cfg__table_t *t, unsigned mask, const ch
         buf_putc(out, '\n');
         if (k->type == CFG__LIST) {
             char sub[256];
-            snprintf(sub, sizeof(sub), "%s%s[].", prefix, k->path);
+            snprintf(sub, sizeof(sub), is_map ? "%s%s.<name>." : "%s%s[].", prefix, k->path);
             docs_rows(out, k->sub, k->sub_programs != 0 ? k->sub_programs : mask, sub);
         }
     }

@@ -27,7 +27,8 @@ typedef enum {
     CFG__STRLIST,  /* cfg_strlist_t: YAML sequence, flag comma-separated */
     CFG__DURLIST,  /* cfg_durlist_t: YAML sequence, flag comma-separated */
     CFG__STRMAP,   /* cfg_strmap_t: YAML mapping of scalars, no flag */
-    CFG__LIST,     /* array of structs described by `sub`; count at count_offset */
+    CFG__LIST,     /* array of structs described by `sub`; count at count_offset; in YAML a
+                    * sequence, or a mapping by name when `sub` has an is_map_key row */
     CFG__IGNORED,  /* accepted and ignored (documented), any YAML value */
 } cfg__type_t;
 
@@ -56,6 +57,10 @@ typedef struct {
     const cfg__table_t *sub; /* CFG__LIST: table of one element */
     unsigned sub_programs;   /* CFG__LIST: mask used inside the elements */
     int is_secret;           /* dumped as ******** (GET /config must not leak it) */
+    /* In a list element's table: the element's name, which YAML gives as a map key (Loki's
+     * `clients: {<name>: {url: ...}}`); a list whose table has such a row is a YAML mapping
+     * instead of a sequence. The row is no YAML key inside the element. */
+    int is_map_key;
     const char *help;
 } cfg__key_t;
 
@@ -101,6 +106,8 @@ void cfg__strlist_push(cfg_strlist_t *l, const char *s);
 void cfg__strmap_put(cfg_strmap_t *m, const char *key, const char *value);
 /* Appends one zeroed element to a list row's array; returns it. */
 void *cfg__list_push(const cfg__key_t *k, void *base);
+/* The is_map_key row of a list element table, or NULL when the list is a YAML sequence. */
+const cfg__key_t *cfg__map_key(const cfg__table_t *t);
 
 /* config_yaml.c */
 /* Reads YAML text yaml/len into c (defaults already applied); file_name is used in

@@ -139,6 +139,42 @@ static const cfg__table_t rules_target_table = {
     rules_target_keys, sizeof(rules_target_keys) / sizeof(rules_target_keys[0]),
     sizeof(cfg_rules_target_t)};
 
+/* ---- herald-logd: ruler.remote_write.clients.<name> (a Prometheus remote_write entry) ---- */
+
+#define KW(p, ty, fld, d, h)                                                                       \
+    {                                                                                              \
+        .path = (p), .type = (ty), .offset = offsetof(cfg_rw_client_t, fld), .def = (d),           \
+        .programs = LOGD, .help = (h)                                                              \
+    }
+static const cfg__key_t rw_client_keys[] = {
+    {.path = "name",
+     .type = CFG__STRING,
+     .offset = offsetof(cfg_rw_client_t, name),
+     .programs = LOGD,
+     .is_map_key = 1,
+     .help = "Client name: the key of the entry."},
+    KW("url", CFG__STRING, url, NULL, "Remote-write endpoint (required)."),
+    KW("remote_timeout", CFG__DURATION, remote_timeout_ms, "30s", "Timeout of one request."),
+    KW("headers", CFG__STRMAP, headers, NULL,
+       "Extra HTTP headers; an X-Scope-OrgID here is replaced by the rule's tenant when "
+       "add_org_id_header is on."),
+    KW("basic_auth.username", CFG__STRING, basic_auth_username, NULL, "Basic auth user name."),
+    {.path = "basic_auth.password",
+     .type = CFG__STRING,
+     .offset = offsetof(cfg_rw_client_t, basic_auth_password),
+     .programs = LOGD,
+     .is_secret = 1,
+     .help = "Basic auth password."},
+    {.path = "bearer_token",
+     .type = CFG__STRING,
+     .offset = offsetof(cfg_rw_client_t, bearer_token),
+     .programs = LOGD,
+     .is_secret = 1,
+     .help = "Bearer token (exclusive with basic_auth)."},
+};
+static const cfg__table_t rw_client_table = {
+    rw_client_keys, sizeof(rw_client_keys) / sizeof(rw_client_keys[0]), sizeof(cfg_rw_client_t)};
+
 /* ---- the root table ---------------------------------------------------------------------- */
 
 static const cfg__key_t root_keys[] = {
@@ -481,6 +517,14 @@ static const cfg__key_t root_keys[] = {
     K("ruler.remote_write.add_org_id_header", "ruler.remote-write.add-org-id-header", CFG__BOOL,
       ruler.remote_write_add_org_id_header, "true", LOGD,
       "Send the rule's tenant as X-Scope-OrgID."),
+    {.path = "ruler.remote_write.clients",
+     .type = CFG__LIST,
+     .offset = offsetof(cfg_t, ruler.remote_write_clients),
+     .count_offset = offsetof(cfg_t, ruler.n_remote_write_clients),
+     .programs = LOGD,
+     .sub = &rw_client_table,
+     .help = "Remote-write clients by name; every recorded sample goes to each of them."},
+    IGN("ruler.remote_write.config_refresh_period", LOGD),
     IGN("ruler.ring", PROMD | LOGD),
     IGN("ruler.enable_sharding", LOGD),
     IGN("ruler.alertmanager_client", PROMD),

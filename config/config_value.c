@@ -406,6 +406,16 @@ void *cfg__list_push(const cfg__key_t *k, void *base)
     return elem;
 }
 
+const cfg__key_t *cfg__map_key(const cfg__table_t *t)
+{
+    for (size_t i = 0; i < t->n_keys; i++) {
+        if (t->keys[i].is_map_key) {
+            return &t->keys[i];
+        }
+    }
+    return NULL;
+}
+
 static void copy_list(const cfg__key_t *k, void *dst, const void *src);
 
 /* Deep copy of a list, map or list-of-structs value; dst is empty. */

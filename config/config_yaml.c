@@ -96,7 +96,7 @@ static const cfg__key_t *find_row(const section_t *s, const char *rel)
 {
     for (size_t i = 0; i < s->t->n_keys; i++) {
         const cfg__key_t *k = &s->t->keys[i];
-        if ((k->programs & s->mask) != 0 && strcmp(k->path, rel) == 0) {
+        if ((k->programs & s->mask) != 0 && !k->is_map_key && strcmp(k->path, rel) == 0) {
             return k;
         }
     }
@@ -116,6 +116,35 @@ static int is_section(const section_t *s, const char *rel)
 }
 
 static int read_mapping(reader_t *r, const yaml_node_t *map, const section_t *s);
+
+static int check_duplicate(reader_t *r, const yaml_node_t *map, const yaml_node_pair_t *pair,
+                           const char *key, const section_t *s)
+{
+    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < pair; p++) {
+        const yaml_node_t *kn = node(r, p->key);
+        if (kn != NULL && kn->type == YAML_SCALAR_NODE && strcmp(scalar_text(kn), key) == 0) {
+            char msg[96];
+            snprintf(msg, sizeof(msg), "mapping key already defined at line %d", line_of(kn));
+            return fail_key(r, node(r, pair->key), s, key, msg);
+        }
+    }
+    return 0;
+}
+
+/* The key of one pair of mapping `map` in section s: a string not seen before in the
+ * mapping. NULL with r->err set otherwise. */
+static const char *pair_key(reader_t *r, const yaml_node_t *map, const yaml_node_pair_t *pair,
+                            const section_t *s)
+{
+    const yaml_node_t *kn = node(r, pair->key), *vn = node(r, pair->value);
+    if (kn == NULL || vn == NULL || kn->type != YAML_SCALAR_NODE) {
+        err_set(r->err, ERR_BAD_DATA, "%s:%d: mapping keys must be strings", r->file,
+                line_of(kn != NULL ? kn : map));
+        return NULL;
+    }
+    const char *key = scalar_text(kn);
+    return check_duplicate(r, map, pair, key, s) == 0 ? key : NULL;
+}
 
 /* Scalar value into a scalar row, or comma-separated text into a list row. */
 static int read_text(reader_t *r, const yaml_node_t *v, const section_t *s, const char *key,
@@ -164,24 +193,66 @@ static int read_strmap(reader_t *r, const yaml_node_t *v, const section_t *s, co
     return 0;
 }
 
-static int read_list(reader_t *r, const yaml_node_t *v, const section_t *s, const char *key,
-                     const cfg__key_t *k)
+/* Appends one element to list row k of section s: the element defaults, then the keys of
+ * `item` (a mapping, or null for the defaults alone). `display` is the element's path in
+ * messages, ending with a dot. The new element, or NULL with r->err set. */
+static void *read_elem(reader_t *r, const yaml_node_t *item, const section_t *s,
+                       const cfg__key_t *k, const char *display)
 {
-    size_t *count = (size_t *)((char *)s->base + k->count_offset);
+    unsigned mask = k->sub_programs != 0 ? k->sub_programs : s->mask;
+    void *elem = cfg__list_push(k, s->base);
+    cfg__init_struct(k->sub, mask, elem);
+    section_t sub = {k->sub, mask, elem, "", display, 0};
+    return is_null(item) || read_mapping(r, item, &sub) == 0 ? elem : NULL;
+}
+
+/* A sequence of mappings: elements named by their index, `key[0]`. */
+static int read_seq_elems(reader_t *r, const yaml_node_t *v, const section_t *s, const char *key,
+                          const cfg__key_t *k)
+{
+    size_t n = 0;
     for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
-         it++) {
+         it++, n++) {
         const yaml_node_t *item = node(r, *it);
         if (item == NULL || item->type != YAML_MAPPING_NODE) {
             return fail_type(r, item != NULL ? item : v, s, key, "a list of mappings");
         }
-        unsigned mask = k->sub_programs != 0 ? k->sub_programs : s->mask;
-        void *elem = cfg__list_push(k, s->base);
-        cfg__init_struct(k->sub, mask, elem);
         char display[512];
-        snprintf(display, sizeof(display), "%s%s%s[%zu].", s->display, s->prefix, key, *count - 1);
-        section_t sub = {k->sub, mask, elem, "", display, 0};
-        if (read_mapping(r, item, &sub) != 0) {
+        snprintf(display, sizeof(display), "%s%s%s[%zu].", s->display, s->prefix + s->hidden, key,
+                 n);
+        if (read_elem(r, item, s, k, display) == NULL) {
             return -1;
+        }
+    }
+    return 0;
+}
+
+/* A mapping from names to mappings: elements named by their key, `key.name`; the name goes
+ * into the element's is_map_key row. */
+static int read_map_elems(reader_t *r, const yaml_node_t *v, const section_t *s, const char *key,
+                          const cfg__key_t *k)
+{
+    char prefix[512];
+    snprintf(prefix, sizeof(prefix), "%s%s.", s->prefix, key);
+    section_t in = {s->t, s->mask, s->base, prefix, s->display, s->hidden}; /* for messages */
+    for (yaml_node_pair_t *p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+        const char *name = pair_key(r, v, p, &in);
+        if (name == NULL) {
+            return -1;
+        }
+        const yaml_node_t *vn = node(r, p->value);
+        if (vn->type != YAML_MAPPING_NODE && !is_null(vn)) {
+            return fail_type(r, vn, &in, name, "a section");
+        }
+        char display[1024];
+        snprintf(display, sizeof(display), "%s%s%s.", in.display, in.prefix + in.hidden, name);
+        void *elem = read_elem(r, vn, s, k, display);
+        err_t e = {0};
+        if (elem == NULL) {
+            return -1;
+        }
+        if (cfg__set_text(cfg__map_key(k->sub), elem, name, &e) != 0) {
+            return fail_key(r, vn, &in, name, e.msg);
         }
     }
     return 0;
@@ -208,11 +279,18 @@ static int read_value(reader_t *r, const yaml_node_t *v, const section_t *s, con
         }
         return fail_type(r, v, s, key, "map of strings");
     case CFG__LIST:
-        if (v->type == YAML_SEQUENCE_NODE) {
+        if (cfg__map_key(k->sub) != NULL) {
+            if (v->type != YAML_MAPPING_NODE) {
+                return fail_type(r, v, s, key, "a map of sections");
+            }
             cfg__fini_value(k, s->base);
-            return read_list(r, v, s, key, k);
+            return read_map_elems(r, v, s, key, k);
         }
-        return fail_type(r, v, s, key, "a list of mappings");
+        if (v->type != YAML_SEQUENCE_NODE) {
+            return fail_type(r, v, s, key, "a list of mappings");
+        }
+        cfg__fini_value(k, s->base);
+        return read_seq_elems(r, v, s, key, k);
     default:
         break;
     }
@@ -220,20 +298,6 @@ static int read_value(reader_t *r, const yaml_node_t *v, const section_t *s, con
         return fail_type(r, v, s, key, cfg__type_name(k->type));
     }
     return read_text(r, v, s, key, k);
-}
-
-static int check_duplicate(reader_t *r, const yaml_node_t *map, const yaml_node_pair_t *pair,
-                           const char *key, const section_t *s)
-{
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < pair; p++) {
-        const yaml_node_t *kn = node(r, p->key);
-        if (kn != NULL && kn->type == YAML_SCALAR_NODE && strcmp(scalar_text(kn), key) == 0) {
-            char msg[96];
-            snprintf(msg, sizeof(msg), "mapping key already defined at line %d", line_of(kn));
-            return fail_key(r, node(r, pair->key), s, key, msg);
-        }
-    }
-    return 0;
 }
 
 static int unknown_key(reader_t *r, const yaml_node_t *kn, const section_t *s, const char *key)
@@ -253,15 +317,11 @@ static int unknown_key(reader_t *r, const yaml_node_t *kn, const section_t *s, c
 static int read_pair(reader_t *r, const yaml_node_t *map, const yaml_node_pair_t *pair,
                      const section_t *s)
 {
-    const yaml_node_t *kn = node(r, pair->key), *vn = node(r, pair->value);
-    if (kn == NULL || vn == NULL || kn->type != YAML_SCALAR_NODE) {
-        return err_set(r->err, ERR_BAD_DATA, "%s:%d: mapping keys must be strings", r->file,
-                       line_of(kn != NULL ? kn : map));
-    }
-    const char *key = scalar_text(kn);
-    if (check_duplicate(r, map, pair, key, s) != 0) {
+    const char *key = pair_key(r, map, pair, s);
+    if (key == NULL) {
         return -1;
     }
+    const yaml_node_t *kn = node(r, pair->key), *vn = node(r, pair->value);
     if (strchr(key, '.') != NULL) {
         return unknown_key(r, kn, s, key); /* paths are nested mappings, never dotted keys */
     }
@@ -500,6 +560,40 @@ static void emit_end(writer_t *w, int is_map)
 static void emit_section(writer_t *w, const cfg__table_t *t, unsigned mask, const void *base,
                          const char *prefix);
 
+/* A scalar row's value; secrets are masked. */
+static void emit_text(writer_t *w, const cfg__key_t *k, const void *base)
+{
+    buf_t b;
+    buf_init(&b);
+    cfg__format_scalar(k, base, &b);
+    const char *s = b.data != NULL ? b.data : "";
+    if (k->is_secret && *s != '\0') {
+        s = "********";
+    }
+    emit_scalar(w, s, k->type == CFG__STRING && needs_quotes(s));
+    buf_fini(&b);
+}
+
+/* A list row: a sequence of mappings, or a mapping keyed by the elements' names. */
+static void emit_list(writer_t *w, const cfg__key_t *k, unsigned mask, const void *base)
+{
+    const char *items = *(char *const *)((const char *)base + k->offset);
+    size_t n = *(const size_t *)((const char *)base + k->count_offset);
+    unsigned sub_mask = k->sub_programs != 0 ? k->sub_programs : mask;
+    const cfg__key_t *name = cfg__map_key(k->sub);
+    emit_start(w, name != NULL, n == 0);
+    for (size_t i = 0; i < n; i++) {
+        const char *elem = items + i * k->sub->elem_size;
+        if (name != NULL) {
+            emit_text(w, name, elem);
+        }
+        emit_start(w, 1, 0);
+        emit_section(w, k->sub, sub_mask, elem, "");
+        emit_end(w, 1);
+    }
+    emit_end(w, name != NULL);
+}
+
 static void emit_value(writer_t *w, const cfg__key_t *k, unsigned mask, const void *base)
 {
     const char *f = (const char *)base + k->offset;
@@ -526,33 +620,16 @@ static void emit_value(writer_t *w, const cfg__key_t *k, unsigned mask, const vo
         }
         emit_end(w, 1);
     } else if (k->type == CFG__LIST) {
-        const char *items = *(char *const *)f;
-        size_t n = *(const size_t *)((const char *)base + k->count_offset);
-        unsigned sub_mask = k->sub_programs != 0 ? k->sub_programs : mask;
-        emit_start(w, 0, n == 0);
-        for (size_t i = 0; i < n; i++) {
-            emit_start(w, 1, 0);
-            emit_section(w, k->sub, sub_mask, items + i * k->sub->elem_size, "");
-            emit_end(w, 1);
-        }
-        emit_end(w, 0);
+        emit_list(w, k, mask, base);
     } else {
-        buf_t b;
-        buf_init(&b);
-        cfg__format_scalar(k, base, &b);
-        const char *s = b.data != NULL ? b.data : "";
-        if (k->is_secret && *s != '\0') {
-            s = "********";
-        }
-        emit_scalar(w, s, k->type == CFG__STRING && needs_quotes(s));
-        buf_fini(&b);
+        emit_text(w, k, base);
     }
 }
 
 /* Length of the next path component of `path` after `prefix`, or 0 if not under it. */
 static size_t component_len(const cfg__key_t *k, unsigned mask, const char *prefix, size_t plen)
 {
-    if ((k->programs & mask) == 0 || k->type == CFG__IGNORED ||
+    if ((k->programs & mask) == 0 || k->type == CFG__IGNORED || k->is_map_key ||
         strncmp(k->path, prefix, plen) != 0) {
         return 0;
     }

@@ -107,8 +107,9 @@ static void logd_rw_stop(void *arg)
 
 static void logd_rw_start(daemon_t *d, const cfg_ruler_t *rc, logql_ruler_store_t *store)
 {
-    if (!rc->remote_write_enabled || rc->n_remote_write_clients == 0) {
-        return; /* recording-rule results are dropped, as Loki does */
+    if (!rc->remote_write_enabled) {
+        return; /* recording-rule results are dropped, as Loki does (config.c refuses
+                 * remote write enabled without clients, as Loki) */
     }
     rwclient_target_t *t = xcalloc(rc->n_remote_write_clients, sizeof(*t));
     label_t **hdrs = xcalloc(rc->n_remote_write_clients, sizeof(*hdrs));

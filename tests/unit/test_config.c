@@ -406,6 +406,135 @@ static void assert_round_trip(cfg_program_t prog, const char *yaml)
     cfg_unref(b);
 }
 
+static const char rw_clients_yaml[] = "ruler:\n"
+                                      "  remote_write:\n"
+                                      "    enabled: true\n"
+                                      "    clients:\n"
+                                      "      local:\n"
+                                      "        url: http://localhost:9009/api/v1/push\n"
+                                      "        remote_timeout: 10s\n"
+                                      "        headers: {X-Custom: a, X-Scope-OrgID: t}\n"
+                                      "        basic_auth: {username: u, password: hunter2}\n"
+                                      "      'yes':\n"
+                                      "        url: http://other/push\n"
+                                      "        bearer_token: s3cret\n";
+
+TEST(remote_write_clients_map)
+{
+    err_t err = {0};
+    cfg_t *c = parse(CFG_LOGD, rw_clients_yaml, &err);
+    ASSERT_NOT_NULL(c);
+    ASSERT_EQ(c->ruler.remote_write_enabled, 1);
+    ASSERT_EQ(c->ruler.n_remote_write_clients, 2);
+    const cfg_rw_client_t *a = &c->ruler.remote_write_clients[0];
+    ASSERT_STR_EQ(a->name, "local"); /* file order */
+    ASSERT_STR_EQ(a->url, "http://localhost:9009/api/v1/push");
+    ASSERT_EQ(a->remote_timeout_ms, 10000);
+    ASSERT_EQ(a->headers.n, 2);
+    ASSERT_STR_EQ(a->headers.keys[0], "X-Custom");
+    ASSERT_STR_EQ(a->headers.values[1], "t");
+    ASSERT_STR_EQ(a->basic_auth_username, "u");
+    ASSERT_STR_EQ(a->basic_auth_password, "hunter2");
+    ASSERT_STR_EQ(a->bearer_token, "");
+    const cfg_rw_client_t *b = &c->ruler.remote_write_clients[1];
+    ASSERT_STR_EQ(b->name, "yes");
+    ASSERT_EQ(b->remote_timeout_ms, 30000); /* Prometheus's default */
+    ASSERT_EQ(b->headers.n, 0);
+    ASSERT_STR_EQ(b->basic_auth_username, "");
+    ASSERT_STR_EQ(b->bearer_token, "s3cret");
+    cfg_unref(c);
+    c = parse(CFG_LOGD, "ruler:\n  remote_write:\n    clients: {}\n", &err);
+    ASSERT_NOT_NULL(c);
+    ASSERT_EQ(c->ruler.n_remote_write_clients, 0);
+    ASSERT_NULL(c->ruler.remote_write_clients);
+    cfg_unref(c);
+}
+
+TEST(remote_write_clients_errors)
+{
+    ASSERT_STR_EQ(parse_error(CFG_LOGD, "ruler:\n  remote_write:\n    clients:\n"
+                                        "      local:\n        url: http://x\n"
+                                        "        queue_config: {}\n"),
+                  "f.yaml:6: unknown key \"queue_config\" in section "
+                  "\"ruler.remote_write.clients.local\"");
+    ASSERT_STR_EQ(parse_error(CFG_LOGD, "ruler:\n  remote_write:\n    clients:\n"
+                                        "      local:\n        url: http://x\n"
+                                        "        basic_auth: {user: u}\n"),
+                  "f.yaml:6: unknown key \"user\" in section "
+                  "\"ruler.remote_write.clients.local.basic_auth\"");
+    /* The name is the map key, never a key inside the entry. */
+    ASSERT_STR_EQ(parse_error(CFG_LOGD, "ruler:\n  remote_write:\n    clients:\n"
+                                        "      local: {url: http://x, name: n}\n"),
+                  "f.yaml:4: unknown key \"name\" in section "
+                  "\"ruler.remote_write.clients.local\"");
+    ASSERT_STR_EQ(parse_error(CFG_LOGD, "ruler:\n  remote_write:\n    clients:\n"
+                                        "      a: {url: http://x}\n"
+                                        "      b: {remote_timeout: 5s}\n"),
+                  "ruler.remote_write.clients.b: url for remote_write is empty");
+    ASSERT_STR_EQ(parse_error(CFG_LOGD, "ruler:\n  remote_write:\n    clients:\n      a:\n"),
+                  "ruler.remote_write.clients.a: url for remote_write is empty");
+    ASSERT_STR_EQ(parse_error(CFG_LOGD, "ruler:\n  remote_write:\n    enabled: true\n"),
+                  "remote-write enabled but no clients URL are configured"); /* Loki's */
+    ASSERT_STR_EQ(parse_error(CFG_LOGD, "ruler:\n  remote_write:\n    clients:\n"
+                                        "      a: {url: x, bearer_token: t, "
+                                        "basic_auth: {username: u}}\n"),
+                  "ruler.remote_write.clients.a: at most one of basic_auth and bearer_token "
+                  "must be configured");
+    ASSERT_STR_EQ(parse_error(CFG_LOGD, "ruler:\n  remote_write:\n    clients:\n"
+                                        "      - url: http://x\n"),
+                  "f.yaml:4: key \"ruler.remote_write.clients\": cannot unmarshal a sequence "
+                  "into a map of sections");
+    ASSERT_STR_EQ(parse_error(CFG_LOGD, "ruler:\n  remote_write:\n    clients:\n"
+                                        "      a: http://x\n"),
+                  "f.yaml:4: key \"ruler.remote_write.clients.a\": cannot unmarshal a scalar "
+                  "into a section");
+    ASSERT_STR_EQ(parse_error(CFG_LOGD, "ruler:\n  remote_write:\n    clients:\n"
+                                        "      a: {url: x, remote_timeout: soon}\n"),
+                  "f.yaml:4: key \"ruler.remote_write.clients.a.remote_timeout\": cannot "
+                  "unmarshal \"soon\" into duration");
+    ASSERT_STR_EQ(parse_error(CFG_LOGD, "ruler:\n  remote_write:\n    clients:\n"
+                                        "      a: {url: x}\n      a: {url: y}\n"),
+                  "f.yaml:5: key \"ruler.remote_write.clients.a\": mapping key already "
+                  "defined at line 4");
+    /* Loki's key: herald-promd (Mimir) has no ruler.remote_write. */
+    ASSERT_STR_EQ(parse_error(CFG_PROMD, "ruler:\n  remote_write:\n    clients:\n"
+                                         "      a: {url: x}\n"),
+                  "f.yaml:2: unknown key \"remote_write\" in section \"ruler\"");
+}
+
+TEST(remote_write_clients_dump)
+{
+    err_t err = {0};
+    cfg_t *c = parse(CFG_LOGD, rw_clients_yaml, &err);
+    ASSERT_NOT_NULL(c);
+    char *y = dump(c);
+    ASSERT_NOT_NULL(strstr(y, "  remote_write:\n    enabled: true\n"));
+    ASSERT_NOT_NULL(strstr(y, "    clients:\n      local:\n"
+                              "        url: http://localhost:9009/api/v1/push\n"
+                              "        remote_timeout: 10s\n"));
+    ASSERT_NOT_NULL(strstr(y, "      'yes':\n        url: http://other/push\n"
+                              "        remote_timeout: 30s\n"));
+    ASSERT_NOT_NULL(strstr(y, "          password: '********'\n"));
+    ASSERT_NOT_NULL(strstr(y, "        bearer_token: '********'\n"));
+    ASSERT_NULL(strstr(y, "hunter2")); /* GET /config must not show secrets */
+    ASSERT_NULL(strstr(y, "s3cret"));
+    ASSERT_NULL(strstr(y, " name:")); /* the name is the key only */
+    free(y);
+    cfg_unref(c);
+    c = parse(CFG_LOGD, "", &err);
+    ASSERT_NOT_NULL(c);
+    y = dump(c);
+    ASSERT_NOT_NULL(strstr(y, "    clients: {}\n"));
+    free(y);
+    cfg_unref(c);
+    c = parse(CFG_PROMD, "", &err);
+    ASSERT_NOT_NULL(c);
+    y = dump(c);
+    ASSERT_NULL(strstr(y, "remote_write"));
+    free(y);
+    cfg_unref(c);
+}
+
 TEST(dump_round_trips)
 {
     assert_round_trip(CFG_LOGD, "common:\n  path_prefix: /var/loki\n");
@@ -413,6 +542,11 @@ TEST(dump_round_trips)
     assert_round_trip(CFG_LOGD, "");
     assert_round_trip(CFG_ALERTD, "");
     assert_round_trip(CFG_RULESYNC, rulesync_yaml);
+    /* Without secrets, which the dump masks. */
+    assert_round_trip(CFG_LOGD, "ruler:\n  remote_write:\n    clients:\n"
+                                "      b: {url: 'http://b', headers: {X-A: '1'}}\n"
+                                "      a: {url: http://a, remote_timeout: 1m, "
+                                "basic_auth: {username: u}}\n");
     assert_round_trip(CFG_PROMD, "ruler:\n  alertmanager_url: ''\n  tenant_label_name: 'true'\n"
                                  "  external_url: \"a: b # c\"\n"
                                  "blocks_storage:\n  tsdb:\n    block_ranges_period: [2h, 12h]\n");
@@ -747,6 +881,9 @@ TEST(docs_are_current)
     ASSERT_TRUE(strstr(want.data, "| `server.http_listen_port` | `-server.http-listen-port` |") !=
                 NULL);
     ASSERT_TRUE(strstr(want.data, "`mimir_rules[].rule_selector.match_labels`") != NULL);
+    ASSERT_TRUE(strstr(want.data, "| `ruler.remote_write.clients` |  | map of sections |") != NULL);
+    ASSERT_TRUE(strstr(want.data, "| `ruler.remote_write.clients.<name>.remote_timeout` |  | "
+                                  "duration | `30s` |") != NULL);
     buf_fini(&got);
     buf_fini(&want);
 }
