@@ -87,6 +87,8 @@ typedef struct {
     int64_t max_samples; /* Mimir querier.max_samples */
     int64_t lookback_delta_ms;
     int multi_tenant_queries_enabled; /* Loki */
+    int max_concurrent_tail_requests; /* Loki: live tails per tenant */
+    int64_t tail_max_duration_ms;     /* Loki */
 } cfg_querier_t;
 
 /* limits: (Mimir) and limits_config: (Loki). Fields a program does not use keep defaults. */
@@ -134,6 +136,7 @@ typedef struct {
     int alertmanager_max_silences_count;
     int alertmanager_max_silence_size_bytes;
     double alertmanager_notification_rate_limit; /* per second, 0 = none */
+    cfg_strmap_t alertmanager_notification_rate_limit_per_integration; /* name -> rate text */
     int alertmanager_max_dispatcher_aggregation_groups;
     /* Loki */
     double ingestion_rate_mb;

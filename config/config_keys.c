@@ -312,6 +312,10 @@ static const cfg__key_t root_keys[] = {
       "5m", PROMD, "PromQL staleness lookback."),
     K("querier.multi_tenant_queries_enabled", "querier.multi-tenant-queries-enabled", CFG__BOOL,
       querier.multi_tenant_queries_enabled, "false", LOGD, "Allow `a|b` tenant IDs in queries."),
+    K("querier.max_concurrent_tail_requests", "querier.max-concurrent-tail-requests", CFG__INT,
+      querier.max_concurrent_tail_requests, "10", LOGD, "Live tails per tenant at once."),
+    K("querier.tail_max_duration", "querier.tail-max-duration", CFG__DURATION,
+      querier.tail_max_duration_ms, "1h", LOGD, "Longest a live tail may run."),
 
     /* limits (Mimir), defaults of every tenant */
     K("limits.ingestion_rate", "distributor.ingestion-rate-limit", CFG__FLOAT,
@@ -401,6 +405,10 @@ static const cfg__key_t root_keys[] = {
     K("limits.alertmanager_notification_rate_limit", "alertmanager.notification-rate-limit",
       CFG__FLOAT, limits.alertmanager_notification_rate_limit, "0", MIMIR,
       "Notifications per second per tenant; 0: no limit."),
+    K("limits.alertmanager_notification_rate_limit_per_integration", NULL, CFG__STRMAP,
+      limits.alertmanager_notification_rate_limit_per_integration, NULL, MIMIR,
+      "Per-integration notification rates (integration name -> per second), overriding "
+      "alertmanager_notification_rate_limit."),
     K("limits.alertmanager_max_dispatcher_aggregation_groups",
       "alertmanager.max-dispatcher-aggregation-groups", CFG__INT,
       limits.alertmanager_max_dispatcher_aggregation_groups, "0", MIMIR,
