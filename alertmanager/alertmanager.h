@@ -17,6 +17,12 @@ typedef struct am_limits {
     int max_alerts_size_bytes; /* sum of label, annotation and generatorURL bytes */
     int max_silences_count;    /* silences held, expired ones included until collected */
     int max_silence_size_bytes; /* one silence, as Alertmanager's protobuf encoding sizes it */
+    int max_dispatcher_aggregation_groups; /* groups held, over all routes */
+    /* Notifications per second: in `integration` the caller names an integration kind
+     * ("webhook", "email", ...) or leaves NULL; out, the rate for it (its per-integration
+     * override, else the tenant's rate). 0 or +inf: no limit; negative: nothing is sent. */
+    const char *integration;
+    double notification_rate_limit;
 } am_limits_t;
 
 typedef struct {

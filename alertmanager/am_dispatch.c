@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "alertmanager/am_int.h"
+#include "common/log.h"
 #include "common/mem.h"
 #include "common/timeutil.h"
 #include "common/workpool.h"
@@ -125,6 +126,27 @@ static am_group_t *group_new(am_tenant_t *t, const am_route_t *r, labels_t *gl,
     return g;
 }
 
+/* Mimir's alertmanager_max_dispatcher_aggregation_groups, checked as the dispatcher does
+ * before creating a group: 1 (logged, counted) when no new group may be created. */
+static int group_limit_reached(am_tenant_t *t, const am_alert_t *a)
+{
+    am_limits_t l;
+    am__tenant_limits(t, &l);
+    size_t n = hashmap_len(&t->groups);
+    if (l.max_dispatcher_aggregation_groups <= 0 ||
+        n < (size_t)l.max_dispatcher_aggregation_groups) {
+        return 0;
+    }
+    const char *name = labels_get(a->labels, "alertname");
+    am__metrics_group_limited(t->id);
+    LOG_ERROR("Failed to create aggregation group", KV_STR("user", t->id),
+              KV_STR("component", "dispatcher"),
+              KV_STR("err", "too many aggregation groups, cannot create new group for alert"),
+              KV_INT("groups", n), KV_INT("limit", l.max_dispatcher_aggregation_groups),
+              KV_STR("alert", name != NULL ? name : ""));
+    return 1;
+}
+
 static void group_insert(am_tenant_t *t, const am_route_t *r, am_alert_t *a, int64_t now_ns)
 {
     char map_key[64], fp[17];
@@ -132,6 +154,10 @@ static void group_insert(am_tenant_t *t, const am_route_t *r, am_alert_t *a, int
     snprintf(map_key, sizeof(map_key), "%p/%016" PRIx64, (const void *)r, am__fingerprint(gl));
     am_group_t *g = hashmap_get(&t->groups, map_key);
     if (g == NULL) {
+        if (group_limit_reached(t, a)) {
+            labels_unref(gl); /* the alert is held but not notified on this route */
+            return;
+        }
         g = group_new(t, r, gl, map_key);
         hashmap_put(&t->groups, map_key, g);
         am__group_schedule(g, now_ns + r->group_wait_ns);

@@ -210,6 +210,21 @@ static int backoff_sleep(am_t *am, int64_t ns)
     return !atomic_load(&am->stopping);
 }
 
+/* Mimir's rateLimitedNotifier in front of the integration: over the tenant's rate the
+ * notification fails at once, with Mimir's text, and is not retried. */
+static int notify_limited(const flush_t *f, const work_t *w, const am_notice_t *n, err_t *err)
+{
+    am_tenant_t *t = f->g->tenant;
+    pthread_mutex_lock(&t->mu);
+    int ok = am__ratelimit_allow(t, f->g->route->receiver, w->in, time_now_ns());
+    pthread_mutex_unlock(&t->mu);
+    if (!ok) {
+        am__metrics_rate_limited(t->id, w->in);
+        return err_set(err, ERR_TOO_MANY_REQUESTS, "failed to notify due to rate limits");
+    }
+    return am__notify(w->in, f->cfg, n, err);
+}
+
 /* RetryStage: send until success, a permanent error, or the deadline. */
 static int send_with_retry(const flush_t *f, const work_t *w, int64_t deadline_ns, err_t *err)
 {
@@ -233,7 +248,7 @@ static int send_with_retry(const flush_t *f, const work_t *w, int64_t deadline_n
     for (int attempt = 1;; attempt++) {
         err_t e = {0};
         int64_t t0 = time_mono_ms();
-        rc = am__notify(w->in, f->cfg, &n, &e);
+        rc = notify_limited(f, w, &n, &e);
         am__metrics_notify(f->g->tenant->id, w->in, rc == 0, (time_mono_ms() - t0) / 1000.0);
         if (rc == 0 || e.code != ERR_UNAVAILABLE || time_now_ns() + backoff > deadline_ns) {
             if (rc < 0) {

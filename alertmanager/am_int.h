@@ -300,6 +300,7 @@ struct am_tenant {
     hashmap_t groups;   /* route id "\x1f" group fp -> am_group_t* */
     hashmap_t silences; /* id -> am_silence_t* */
     hashmap_t nflog;    /* receiver "/" integration "/" group key -> am_nflog_entry_t* */
+    hashmap_t limiters; /* receiver "/" integration "/" index -> token bucket (am_ratelimit.c) */
     int64_t alerts_bytes; /* am__alert_size of every alert held (max_alerts_size_bytes) */
     int64_t last_gc_ns;
     int loaded_state;
@@ -307,6 +308,8 @@ struct am_tenant {
 
 am_tenant_t *am__tenant_ref(am_tenant_t *t);
 void am__tenant_limits(const am_tenant_t *t, am_limits_t *out); /* zeros without a source */
+/* notification_rate_limit of `integration` ("webhook", ...); 0 without a source. */
+double am__tenant_rate_limit(const am_tenant_t *t, const char *integration);
 void am__tenant_unref(am_tenant_t *t);
 
 /* Alerts (am_alerts.c); tenant->mu held. */
@@ -342,6 +345,16 @@ int am__silence_expire(am_tenant_t *t, const char *id, int64_t now_ns, am_change
                        err_t *err);
 void am__silences_gc(am_tenant_t *t, int64_t now_ns, int64_t retention_ns);
 void am__changed_fini(am_changed_t *ch);
+
+/* Notification rate limits (am_ratelimit.c), Mimir's rateLimitedNotifier: one token bucket
+ * per integration of the running config. mu held. */
+/* 1 if one notification of `in` (of receiver `recv`) may go out now; 0: rate-limited. */
+int am__ratelimit_allow(am_tenant_t *t, const char *recv, const am_integration_t *in,
+                        int64_t now_ns);
+/* Burst as Mimir derives it from a rate (0 or +inf: no limit, negative: none allowed). */
+double am__ratelimit_burst(double rate);
+void am__ratelimit_reset(am_tenant_t *t); /* a new config starts with full buckets */
+void am__ratelimit_fini(am_tenant_t *t);
 
 /* Dispatch (am_dispatch.c). */
 void am__dispatch_alert(am_tenant_t *t, am_alert_t *a, int64_t now_ns); /* mu held */
@@ -380,6 +393,8 @@ int am__http_post(const am_http_cfg_t *hc, const char *url, const char *content_
 void am__metrics_notify(const char *tenant, const am_integration_t *in, int ok, double secs);
 void am__metrics_received(const char *tenant, int firing, int resolved, int invalid);
 void am__metrics_limited(const char *tenant); /* an alert refused by the tenant's limits */
+void am__metrics_rate_limited(const char *tenant, const am_integration_t *in);
+void am__metrics_group_limited(const char *tenant); /* an aggregation group not created */
 void am__metrics_alerts(const char *tenant, int active, int suppressed);
 /* Go time.Time JSON text (RFC 3339 with trimmed nanoseconds, UTC); 0 -> Go's zero time. */
 void am__time_format(int64_t ns, char *out, size_t n);

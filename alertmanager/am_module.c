@@ -1,11 +1,28 @@
 /* alertmanager/am_module.c - the daemon module: maps the Mimir config keys (alertmanager.*,
  * alertmanager_storage.*, limits.alertmanager_*) to am_opts_t, registers the routes and
  * stops the Alertmanager after the HTTP server has stopped. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "alertmanager/alertmanager.h"
 #include "config/daemon.h"
 #include "common/log.h"
+
+/* Mimir's alertmanager_notification_rate_limit_per_integration entry for `name`, when there
+ * is one that parses as a number ("inf" included), replaces *rate. */
+static void integration_rate(const cfg_strmap_t *m, const char *name, double *rate)
+{
+    for (size_t i = 0; i < m->n; i++) {
+        if (strcmp(m->keys[i], name) == 0) {
+            char *end;
+            double v = strtod(m->values[i], &end);
+            if (end != m->values[i] && *end == '\0') {
+                *rate = v;
+            }
+            return;
+        }
+    }
+}
 
 /* The tenant's Mimir alertmanager_* limits, runtime overrides included (am_opts_t.limits). */
 static void tenant_limits(void *arg, const char *tenant, am_limits_t *out)
@@ -16,6 +33,12 @@ static void tenant_limits(void *arg, const char *tenant, am_limits_t *out)
     out->max_alerts_size_bytes = l.alertmanager_max_alerts_size_bytes;
     out->max_silences_count = l.alertmanager_max_silences_count;
     out->max_silence_size_bytes = l.alertmanager_max_silence_size_bytes;
+    out->max_dispatcher_aggregation_groups = l.alertmanager_max_dispatcher_aggregation_groups;
+    out->notification_rate_limit = l.alertmanager_notification_rate_limit;
+    if (out->integration != NULL) {
+        integration_rate(&l.alertmanager_notification_rate_limit_per_integration,
+                         out->integration, &out->notification_rate_limit);
+    }
 }
 
 static void am_stop(void *arg)

@@ -190,7 +190,8 @@ int am__notify(const am_integration_t *in, const am_config_t *c, const am_notice
 
 static struct {
     pthread_once_t once;
-    metric_t *total, *failed, *alerts_received, *alerts_invalid, *alerts, *latency, *limited;
+    metric_t *total, *failed, *alerts_received, *alerts_invalid, *alerts, *latency, *limited,
+        *rate_limited, *group_limited;
 } metrics = {.once = PTHREAD_ONCE_INIT};
 
 static void metrics_init(void)
@@ -213,6 +214,14 @@ static void metrics_init(void)
                                      "Number of failures to insert new alerts to in-memory alert "
                                      "store.",
                                      "user");
+    metrics.rate_limited = metric_counter("alertmanager_notification_rate_limited_total",
+                                          "Total number of rate-limited notifications per "
+                                          "integration.",
+                                          "user,integration");
+    metrics.group_limited = metric_counter(
+        "alertmanager_dispatcher_aggregation_group_limit_reached_total",
+        "Number of times when dispatcher failed to create new aggregation group due to limit.",
+        "user");
     metrics.alerts_invalid = metric_counter("alertmanager_alerts_invalid_total",
                                             "The total number of received alerts that were "
                                             "invalid.",
@@ -233,6 +242,18 @@ void am__metrics_limited(const char *tenant)
 {
     pthread_once(&metrics.once, metrics_init);
     metric_add(metrics.limited, 1, tenant);
+}
+
+void am__metrics_rate_limited(const char *tenant, const am_integration_t *in)
+{
+    pthread_once(&metrics.once, metrics_init);
+    metric_add(metrics.rate_limited, 1, tenant, am__recv_kind_name(in->kind));
+}
+
+void am__metrics_group_limited(const char *tenant)
+{
+    pthread_once(&metrics.once, metrics_init);
+    metric_add(metrics.group_limited, 1, tenant);
 }
 
 void am__metrics_received(const char *tenant, int firing, int resolved, int invalid)

@@ -28,6 +28,15 @@ void am__tenant_limits(const am_tenant_t *t, am_limits_t *out)
     }
 }
 
+double am__tenant_rate_limit(const am_tenant_t *t, const char *integration)
+{
+    am_limits_t l = {.integration = integration};
+    if (t->am != NULL && t->am->opts.limits != NULL) {
+        t->am->opts.limits(t->am->opts.limits_arg, t->id, &l);
+    }
+    return l.notification_rate_limit;
+}
+
 am_tenant_t *am__tenant_ref(am_tenant_t *t)
 {
     atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
@@ -48,6 +57,7 @@ void am__tenant_unref(am_tenant_t *t)
     hashmap_fini(&t->groups, NULL); /* empty by now: groups hold tenant references */
     hashmap_fini(&t->silences, silence_free_v);
     hashmap_fini(&t->nflog, am__nflog_entry_free);
+    am__ratelimit_fini(t);
     am__config_unref(t->config);
     pthread_mutex_destroy(&t->mu);
     free(t->id);
@@ -67,6 +77,7 @@ static am_tenant_t *tenant_new(am_t *am, const char *id, am_config_t *cfg, int f
     hashmap_init(&t->groups);
     hashmap_init(&t->silences);
     hashmap_init(&t->nflog);
+    hashmap_init(&t->limiters);
     t->last_gc_ns = time_now_ns();
     return t;
 }
@@ -159,6 +170,7 @@ static void tenant_swap(am_tenant_t *t, am_config_t *c, int from_fallback)
     am__config_unref(t->config);
     t->config = c;
     t->from_fallback = from_fallback;
+    am__ratelimit_reset(t); /* Mimir builds new rate-limited integrations with a config */
     am__dispatch_reset(t);
 }
 

@@ -83,12 +83,6 @@ static int check_entries(const logql_api_limits_t *l, const logql_expr_t *e, uin
                    limit, l->max_entries_limit_per_query);
 }
 
-static int is_categorized(http_req_t *req)
-{
-    const char *f = http_req_header(req, "X-Loki-Response-Encoding-Flags");
-    return f != NULL && strstr(f, "categorize-labels") != NULL;
-}
-
 /* ---- query, query_range ---------------------------------------------------------------- */
 
 typedef struct {
@@ -125,7 +119,7 @@ static void reply_result(http_req_t *req, arena_t *a, const query_req_t *q,
     if (q->legacy) {
         logql__api_write_legacy(&b, res);
     } else {
-        logql__api_write_result(&b, a, res, is_categorized(req), q->ra.dir);
+        logql__api_write_result(&b, a, res, logql__api_categorized(req), q->ra.dir);
         buf_putc(&b, '\n'); /* Loki's encoder ends its bodies with a newline */
     }
     http_reply_buf(req, 200, "application/json; charset=UTF-8", &b);

@@ -1,6 +1,6 @@
 /* logql/api_int.h - what the query API's files share: api.c (routes and handlers),
  * api_params.c (Loki's request parameters), api_json.c (Loki's response bodies). Only
- * logql/api*.c include it. */
+ * logql/api*.c and logql/tail.c (the tail's parameters and frames) include it. */
 #ifndef HERALD_LOGQL_API_INT_H
 #define HERALD_LOGQL_API_INT_H
 #include <stdint.h>
@@ -8,6 +8,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/http.h"
+#include "common/jsonw.h"
 #include "logql/api.h"
 #include "logql/logql.h"
 
@@ -42,6 +43,14 @@ int logql__api_range_args(http_req_t *req, logql__api_range_t *ra, err_t *err);
  * by their stream labels only, entries re-merged in `dir` order). Scratch in `a`. */
 void logql__api_write_result(buf_t *out, arena_t *a, const logql_result_t *res, int categorize,
                              logql_direction_t dir);
+/* 1 if the request asks for the categorize-labels encoding (X-Loki-Response-Encoding-Flags). */
+int logql__api_categorized(http_req_t *req);
+/* One stream value: ["<ns>","line"], with categorize a third element
+ * {"structuredMetadata":{...},"parsed":{...}} (each only when non-empty; {} when neither). */
+void logql__api_write_entry(jsonw_t *w, const logql_entry_t *e, int categorize);
+/* The stream labels of a categorized entry: `ls` (the pipeline's full output labels) minus
+ * e's structured metadata and parsed labels, as Loki's categorize-labels iterator; in `a`. */
+const labels_t *logql__api_stream_labels(arena_t *a, const labels_t *ls, const logql_entry_t *e);
 /* The legacy /api/prom/query body: {"stats":{...},"streams":[{"labels":"{...}",
  * "entries":[{"ts":"<RFC3339Nano>","line":"..."}]}]}. */
 void logql__api_write_legacy(buf_t *out, const logql_result_t *res);

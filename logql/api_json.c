@@ -42,7 +42,7 @@ static void write_point(jsonw_t *w, int64_t t_ms, double v)
 
 /* ---- streams ------------------------------------------------------------------------- */
 
-static void write_entry(jsonw_t *w, const logql_entry_t *e, int categorize)
+void logql__api_write_entry(jsonw_t *w, const logql_entry_t *e, int categorize)
 {
     char ts[24];
     snprintf(ts, sizeof(ts), "%lld", (long long)e->ts_ns);
@@ -74,12 +74,18 @@ static void write_streams(jsonw_t *w, const logql_stream_t *ss, size_t n, int ca
         jsonw_key(w, "values");
         jsonw_arr_begin(w);
         for (size_t k = 0; k < ss[i].n_entries; k++) {
-            write_entry(w, &ss[i].entries[k], categorize);
+            logql__api_write_entry(w, &ss[i].entries[k], categorize);
         }
         jsonw_arr_end(w);
         jsonw_obj_end(w);
     }
     jsonw_arr_end(w);
+}
+
+int logql__api_categorized(http_req_t *req)
+{
+    const char *f = http_req_header(req, "X-Loki-Response-Encoding-Flags");
+    return f != NULL && strstr(f, "categorize-labels") != NULL;
 }
 
 /* One entry of a categorized result: its stream key and where it goes. */
@@ -100,9 +106,7 @@ static int cat_cmp(const void *x, const void *y)
     return (a->e->ts_ns < b->e->ts_ns) == !a->backward ? -1 : 1;
 }
 
-/* The stream labels of a categorized entry: its labels minus structured metadata and
- * parsed labels (Loki's categorize-labels iterator). */
-static const labels_t *strip_labels(arena_t *a, const labels_t *ls, const logql_entry_t *e)
+const labels_t *logql__api_stream_labels(arena_t *a, const labels_t *ls, const logql_entry_t *e)
 {
     labels_builder_t *b = labels_builder_new(a, ls);
     for (size_t i = 0; e->metadata != NULL && i < labels_len(e->metadata); i++) {
@@ -142,7 +146,7 @@ static logql_stream_t *categorize(arena_t *a, const logql_result_t *res, int bac
     for (size_t i = 0; i < res->n_streams; i++) {
         for (size_t j = 0; j < res->streams[i].n_entries; j++, k++) {
             items[k].e = &res->streams[i].entries[j];
-            items[k].labels = strip_labels(a, res->streams[i].labels, items[k].e);
+            items[k].labels = logql__api_stream_labels(a, res->streams[i].labels, items[k].e);
             items[k].key = labels_text(a, items[k].labels);
             items[k].backward = backward;
         }

@@ -48,10 +48,12 @@ int logql_api_module_init(struct daemon *d, err_t *err)
     m->d = d;
     cfg_t *c = daemon_config(d);
     logql_api_opts_t o = {.max_concurrent = c->querier.max_concurrent};
+    logql_tail_opts_t to = {.max_per_tenant = c->querier.max_concurrent_tail_requests,
+                            .max_duration_ms = c->querier.tail_max_duration_ms};
     cfg_unref(c);
     m->api = logql_api_register(daemon_http(d), store, tenant_limits, m, &o, err);
     if (m->api != NULL) {
-        m->tail = logql_tail_register(daemon_http(d), store, NULL, err);
+        m->tail = logql_tail_register(daemon_http(d), store, &to, err);
     }
     daemon_on_stop(d, module_stop, m); /* frees what was made, also after a failure */
     return m->tail == NULL ? -1 : 0;

@@ -27,10 +27,8 @@
 #include "common/mem.h"
 #include "common/timeutil.h"
 #include "common/ws.h"
-#include "config/daemon.h"
 #include "logql/api_int.h"
 #include "logql/logql.h"
-#include "storage/logpush.h"
 
 #define TAIL_MAX_DELAY_S 5                /* Loki's maxDelayForInTailing */
 #define TAIL_FRAME_ENTRIES 100            /* Loki's maxEntriesPerTailResponse */
@@ -42,11 +40,13 @@
 /* ---- entries held by a tail ---------------------------------------------------------- */
 
 /* One entry, in a single allocation with its strings. `done`: it already went through the
- * pipeline (look-back), `labels` are then the output labels, else the stream's. */
+ * pipeline (look-back), `labels` are then the output labels (categorized: without the
+ * metadata and parsed ones, which are kept apart), else the stream's. */
 typedef struct {
     int64_t ts_ns;
     uint64_t seq; /* arrival order, for equal timestamps */
     labels_t *labels;
+    labels_t *metadata_set, *parsed_set; /* done and categorized only, else NULL */
     int done;
     size_t size; /* bytes counted against max_queued_bytes */
     log_entry_t entry;
@@ -85,6 +85,8 @@ static item_t *item_new(labels_t *ls, const log_entry_t *e, int done)
 static void item_free(item_t *it)
 {
     labels_unref(it->labels);
+    labels_unref(it->metadata_set);
+    labels_unref(it->parsed_set);
     free(it);
 }
 
@@ -106,7 +108,8 @@ struct logql_tail {
 typedef struct {
     logql_tail_t *owner;
     char *tenant;
-    int legacy; /* /api/prom/tail frames */
+    int legacy;     /* /api/prom/tail frames */
+    int categorize; /* the categorize-labels encoding flag */
     int64_t delay_ns;
     int64_t deadline_ms; /* monotonic; 0 until open */
     const char *fail;    /* set: close with 1011 and this text as soon as it opens */
@@ -305,15 +308,16 @@ typedef struct {
     buf_t buf;
     jsonw_t *w;
     size_t n; /* entries in it */
-    int legacy;
+    int legacy, categorize;
 } frame_t;
 
-static void frame_open(frame_t *f, int legacy)
+static void frame_open(frame_t *f, int legacy, int categorize)
 {
     buf_init(&f->buf);
     f->w = jsonw_new(&f->buf);
     f->n = 0;
     f->legacy = legacy;
+    f->categorize = categorize;
     jsonw_obj_begin(f->w);
     jsonw_key(f->w, "streams");
     jsonw_arr_begin(f->w);
@@ -339,8 +343,9 @@ static void write_ts(jsonw_t *w, int64_t ts_ns, int rfc3339)
     jsonw_str(w, ts);
 }
 
-/* One entry as its own stream, as Loki's tailer builds its responses. */
-static void frame_add(frame_t *f, const labels_t *ls, int64_t ts_ns, const char *line, size_t len)
+/* One entry as its own stream, as Loki's tailer builds its responses; v1 values are those of
+ * the query API (categorized: with the third element). */
+static void frame_add(frame_t *f, const labels_t *ls, const logql_entry_t *e)
 {
     jsonw_t *w = f->w;
     jsonw_obj_begin(w);
@@ -351,15 +356,12 @@ static void frame_add(frame_t *f, const labels_t *ls, int64_t ts_ns, const char 
     if (f->legacy) {
         jsonw_obj_begin(w);
         jsonw_key(w, "ts");
-        write_ts(w, ts_ns, 1);
+        write_ts(w, e->ts_ns, 1);
         jsonw_key(w, "line");
-        jsonw_strn(w, line, len);
+        jsonw_strn(w, e->line, e->len);
         jsonw_obj_end(w);
     } else {
-        jsonw_arr_begin(w);
-        write_ts(w, ts_ns, 0);
-        jsonw_strn(w, line, len);
-        jsonw_arr_end(w);
+        logql__api_write_entry(w, e, f->categorize);
     }
     jsonw_arr_end(w);
     jsonw_obj_end(w);
@@ -391,17 +393,22 @@ static void frame_write_drops(frame_t *f, const drop_t *d, size_t n)
     jsonw_arr_end(w);
 }
 
-/* Closes the frame with the pending dropped entries, sends it and starts a new one. */
+/* Closes the frame with the pending dropped entries (and, categorized, the flag last, as
+ * Loki's EncodeTailResult: the legacy frames have no flags), sends it and starts a new one. */
 static void frame_send(session_t *s, frame_t *f, ws_conn_t *c)
 {
     jsonw_arr_end(f->w);
     frame_write_drops(f, s->out_drops, s->n_out_drops);
+    if (f->categorize && !f->legacy) {
+        jsonw_key(f->w, "encodingFlags");
+        jsonw_raw(f->w, "[\"categorize-labels\"]");
+    }
     jsonw_obj_end(f->w);
     ws_conn_send_text(c, f->buf.data, f->buf.len);
     drops_clear(s->out_drops, &s->n_out_drops);
     jsonw_free(f->w);
     buf_fini(&f->buf);
-    frame_open(f, f->legacy);
+    frame_open(f, f->legacy, f->categorize);
 }
 
 static void frame_close(frame_t *f)
@@ -439,8 +446,13 @@ static void session_drain(session_t *s)
 /* Runs the pipeline (unless done) and adds the entry to the frame when it is kept. */
 static void session_emit(session_t *s, frame_t *f, const item_t *it)
 {
+    logql_entry_t e = {.ts_ns = it->ts_ns,
+                       .line = it->entry.line,
+                       .len = it->entry.len,
+                       .metadata = it->metadata_set,
+                       .parsed = it->parsed_set};
     if (it->done) {
-        frame_add(f, it->labels, it->ts_ns, it->entry.line, it->entry.len);
+        frame_add(f, it->labels, &e);
         return;
     }
     if (arena_used(s->proc_arena) > TAIL_PROC_ARENA_BYTES) {
@@ -448,16 +460,25 @@ static void session_emit(session_t *s, frame_t *f, const item_t *it)
         s->proc = logql_proc_new(s->proc_arena, s->sel.pipeline);
     }
     logql_out_t out;
-    if (logql_proc_run(s->proc, it->labels, &it->entry, &out) == 1) {
-        frame_add(f, out.labels, it->ts_ns, out.line, out.len);
+    if (logql_proc_run(s->proc, it->labels, &it->entry, &out) != 1) {
+        return;
     }
+    e.line = out.line;
+    e.len = out.len;
+    e.metadata = out.metadata;
+    e.parsed = out.parsed;
+    const labels_t *ls = out.labels;
+    if (s->categorize) { /* in proc_arena, which is only reset before a run */
+        ls = logql__api_stream_labels(s->proc_arena, out.labels, &e);
+    }
+    frame_add(f, ls, &e);
 }
 
 /* Releases the entries older than now - delay_for while the client keeps up. */
 static void session_release(session_t *s, ws_conn_t *c, int64_t now_ns)
 {
     frame_t f;
-    frame_open(&f, s->legacy);
+    frame_open(&f, s->legacy, s->categorize);
     size_t freed = 0, freed_bytes = 0;
     int frames = 0;
     while (s->n_heap > 0 && frames < TAIL_FRAMES_PER_TICK &&
@@ -591,12 +612,13 @@ static int parse_params(arena_t *a, http_req_t *req, tail_params_t *p, err_t *er
     return parse_delay(http_req_arg(req, "delay_for"), &p->delay_s, err);
 }
 
-static session_t *session_new(logql_tail_t *t, const char *tenant, int legacy)
+static session_t *session_new(logql_tail_t *t, http_req_t *req)
 {
     session_t *s = xcalloc(1, sizeof(*s));
     s->owner = t;
-    s->tenant = xstrdup(tenant);
-    s->legacy = legacy;
+    s->tenant = xstrdup(http_req_tenant(req));
+    s->legacy = strncmp(http_req_path(req), "/api/prom/", 10) == 0;
+    s->categorize = logql__api_categorized(req); /* also on the legacy path, as Loki */
     s->expr_arena = arena_new(0, &s->arena_err);
     pthread_mutex_init(&s->mu, NULL);
     return s;
@@ -638,9 +660,20 @@ static void dedupe_queue(session_t *s, seen_t *seen, size_t n_seen)
     s->n_queue = kept;
 }
 
+/* A categorized look-back item keeps the entry's metadata and parsed labels apart and only
+ * the stream's own labels as its labels (Loki's categorize-labels iterator). */
+static void item_categorize(item_t *it, arena_t *a, const logql_entry_t *e)
+{
+    labels_t *own = labels_intern(logql__api_stream_labels(a, it->labels, e));
+    labels_unref(it->labels);
+    it->labels = own;
+    it->metadata_set = e->metadata != NULL ? labels_intern(e->metadata) : NULL;
+    it->parsed_set = e->parsed != NULL ? labels_intern(e->parsed) : NULL;
+}
+
 /* Adds the result's entries to the heap (already through the pipeline) and accounts them;
- * fills `seen` with their keys. */
-static size_t add_lookback(session_t *s, const logql_result_t *res, seen_t *seen)
+ * fills `seen` with their keys. Scratch in `a`. */
+static size_t add_lookback(session_t *s, arena_t *a, const logql_result_t *res, seen_t *seen)
 {
     size_t n = 0, bytes = 0;
     for (size_t i = 0; i < res->n_streams; i++) {
@@ -650,6 +683,9 @@ static size_t add_lookback(session_t *s, const logql_result_t *res, seen_t *seen
             const logql_entry_t *e = &st->entries[j];
             log_entry_t le = {.ts_ns = e->ts_ns, .line = e->line, .len = e->len};
             item_t *it = item_new(ls, &le, 1);
+            if (s->categorize) {
+                item_categorize(it, a, e);
+            }
             heap_push(s, it);
             seen[n++] = (seen_t){e->ts_ns, hash_bytes(e->line, e->len, 0)};
             bytes += it->size;
@@ -688,7 +724,7 @@ static int session_lookback(session_t *s, const tail_params_t *p, err_t *err)
             total += res.streams[i].n_entries;
         }
         seen_t *seen = xmalloc((total > 0 ? total : 1) * sizeof(*seen));
-        add_lookback(s, &res, seen);
+        add_lookback(s, a, &res, seen);
         free(seen);
     }
     arena_free(a);
@@ -719,8 +755,7 @@ static void session_start(session_t *s, const tail_params_t *p)
 static int h_tail(http_req_t *req, void *ctx, err_t *err)
 {
     logql_tail_t *t = ctx;
-    const char *path = http_req_path(req);
-    session_t *s = session_new(t, http_req_tenant(req), strncmp(path, "/api/prom/", 10) == 0);
+    session_t *s = session_new(t, req);
     tail_params_t p;
     if (parse_params(s->expr_arena, req, &p, err) < 0 || ws_check_handshake(req, err) < 0) {
         session_free(s);
@@ -780,25 +815,4 @@ void logql_tail_free(logql_tail_t *t)
     hashmap_fini(&t->per_tenant, NULL);
     pthread_mutex_destroy(&t->mu);
     free(t);
-}
-
-/* ---- herald-logd module ------------------------------------------------------------------ */
-
-static void module_stop(void *arg)
-{
-    logql_tail_free(arg);
-}
-
-int logql_tail_module_init(struct daemon *d, err_t *err)
-{
-    logstore_t *store = logstore_module_store();
-    if (store == NULL) {
-        return err_set(err, ERR_INTERNAL, "tail: the logstore module must be started first");
-    }
-    logql_tail_t *t = logql_tail_register(daemon_http(d), store, NULL, err);
-    if (t == NULL) {
-        return -1;
-    }
-    daemon_on_stop(d, module_stop, t);
-    return 0;
 }

@@ -3,6 +3,8 @@
  * (logstore_subscribe), keeps the entries whose stream matches the selector in a bounded
  * queue, runs the pipeline on them on the WebSocket hub's thread and sends them as text
  * frames {"streams":[...],"dropped_entries":[...]}, after an initial look-back from `start`.
+ * X-Loki-Response-Encoding-Flags: categorize-labels gives the query API's categorized values
+ * (logql/api_int.h) and a trailing "encodingFlags" in every v1 frame.
  *
  * Ownership: the returned logql_tail_t is single-owner; it borrows the store, which must
  * outlive it. Free it after the HTTP server has stopped (the server's stop closes the tails).
@@ -34,11 +36,5 @@ typedef struct logql_tail logql_tail_t;
 logql_tail_t *logql_tail_register(http_server_t *srv, logstore_t *store,
                                   const logql_tail_opts_t *opts, err_t *err);
 void logql_tail_free(logql_tail_t *t); /* NULL is a no-op */
-
-/* herald-logd module (config/daemon.h): the tail routes over the store of the "logstore"
- * module (logstore_module_store), with Loki's defaults (10 tails per tenant, 1h); freed at
- * stop, before the store. Must come after the logstore module. */
-struct daemon;
-int logql_tail_module_init(struct daemon *d, err_t *err);
 
 #endif

@@ -201,6 +201,88 @@ def tenant_limits_with_runtime_overrides():
     sink.close()
 
 
+def limits_daemon(sink, overrides):
+    """A daemon whose runtime config holds `overrides`, with tenants t1..t3 each running a
+    webhook config of its own (/t1, /t2, /t3) that groups by alertname; group_interval is long
+    so that a failed notification is not tried again during the test."""
+    d = alertd()
+    rt = os.path.join(d.tmp, "rt.yaml")
+    with open(rt, "w") as f:
+        f.write("overrides:\n" + overrides)
+    d.args.append("-runtime-config.file=" + rt)
+    d.start()
+    for t in ("t1", "t2", "t3"):
+        cfg = webhook_cfg(sink, "/" + t).replace("group_interval: 1s", "group_interval: 1m")
+        check_eq(d.post("/api/v1/alerts", user_cfg(cfg), H(t)).status, 201, "config " + t)
+    return d
+
+
+@run.test
+def notification_rate_limits_with_runtime_overrides():
+    """alertmanager_notification_rate_limit 0.1/s for t1 (burst 1): of three notifications one
+    goes out, two fail at once without retry, counted as rate-limited and failed. t3 has the
+    same tenant rate but a per-integration override of 0 (no limit) for webhook; t2 none."""
+    sink = Sink()
+    d = limits_daemon(sink, "  t1:\n    alertmanager_notification_rate_limit: 0.1\n"
+                            "  t3:\n    alertmanager_notification_rate_limit: 0.1\n"
+                            "    alertmanager_notification_rate_limit_per_integration:\n"
+                            "      webhook: 0\n")
+    alerts = [{"labels": {"alertname": "R%d" % i}} for i in range(3)]
+    for t in ("t1", "t2", "t3"):
+        check_eq(d.post(A + "/alerts", alerts, H(t)).status, 200, "alerts " + t)
+    sink.wait("/t2", 3, timeout=5)
+    sink.wait("/t3", 3, timeout=5)
+    sink.wait("/t1", 1, timeout=5)
+    time.sleep(1.0)  # a retry (0.5 s backoff) would have arrived by now
+    check_eq(len(sink.get("/t1")), 1, "t1: one notification within its burst")
+    check_eq(len(sink.get("/t2")), 3, "t2: no limit")
+    check_eq(len(sink.get("/t3")), 3, "t3: the webhook override lifts the tenant rate")
+    m = d.get("/metrics").text
+    check_in('alertmanager_notification_rate_limited_total{user="t1",integration="webhook"} 2',
+             m, "rate-limited counter")
+    check_in('alertmanager_notifications_failed_total{user="t1",integration="webhook"} 2', m,
+             "counted as failed")
+    check_in('alertmanager_notifications_total{user="t1",integration="webhook"} 3', m,
+             "three attempts, none retried")
+    check('rate_limited_total{user="t2"' not in m and 'rate_limited_total{user="t3"' not in m,
+          "no rate-limited notification for t2 and t3")
+    check_in("failed to notify due to rate limits", d.log_tail(), "Mimir's error logged")
+    sink.close()
+
+
+@run.test
+def aggregation_group_limit_with_runtime_overrides():
+    """alertmanager_max_dispatcher_aggregation_groups 2 for t1: the third group is not created
+    (logged, counted); its alert is still held and listed but never notified. t2: no limit."""
+    sink = Sink()
+    d = limits_daemon(sink, "  t1:\n    alertmanager_max_dispatcher_aggregation_groups: 2\n")
+    alerts = [{"labels": {"alertname": "G%d" % i}} for i in range(3)]
+    for t in ("t1", "t2"):
+        check_eq(d.post(A + "/alerts", alerts, H(t)).status, 200, "alerts " + t)
+    sink.wait("/t2", 3, timeout=5)
+    sink.wait("/t1", 2, timeout=5)
+    time.sleep(0.5)
+    check_eq(len(sink.get("/t1")), 2, "t1: two groups notified")
+    check_eq(len(d.get(A + "/alerts", H("t1")).json()), 3, "the third alert is held")
+    check_eq(len(d.get(A + "/alerts/groups", H("t1")).json()), 2, "t1 has two groups")
+    check_eq(len(d.get(A + "/alerts/groups", H("t2")).json()), 3, "t2 has three")
+    m = d.get("/metrics").text
+    check_in('alertmanager_dispatcher_aggregation_group_limit_reached_total{user="t1"} 1', m,
+             "limit counter")
+    check('aggregation_group_limit_reached_total{user="t2"' not in m, "t2 never limited")
+    log = d.log_tail()
+    check_in('msg="Failed to create aggregation group"', log, "upstream log line")
+    check_in('err="too many aggregation groups, cannot create new group for alert" groups=2 '
+             'limit=2', log, "its fields")
+    # The held alert gets no group on later updates either while the limit stands.
+    d.post(A + "/alerts", alerts[2:], H("t1"))
+    time.sleep(0.5)
+    check_in('alertmanager_dispatcher_aggregation_group_limit_reached_total{user="t1"} 2',
+             d.get("/metrics").text, "counted again")
+    check_eq(len(sink.get("/t1")), 2, "still two notifications")
+    sink.close()
+
+
 @run.test
 def silences_api():
     sink = Sink()

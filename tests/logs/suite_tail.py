@@ -4,8 +4,9 @@ back over GET /loki/api/v1/tail with a small WebSocket client written here (RFC 
 client-side masking; standard library only). Covers: exactly the matching lines arrive (selector
 + pipeline), the initial look-back (`start`, `limit`), delay_for, tenant isolation, the plain
 400s before the upgrade, Close 1011 after it (metric query, too many tails), pings every
-second, the client's Close 1000, dropped_entries over a tail's bound, and the legacy
-/api/prom/tail frame shape."""
+second, the client's Close 1000, dropped_entries over a tail's bound, the legacy
+/api/prom/tail frame shape, the categorize-labels encoding flag (structured metadata and parsed
+labels apart from the stream labels) and the querier's tail limits as config keys."""
 import base64
 import hashlib
 import json
@@ -161,8 +162,8 @@ def now_ns():
 
 
 def push(d, tenant, streams):
-    """streams: [(labels dict, [(ts_ns, line), ...])]; expects 204."""
-    body = {"streams": [{"stream": ls, "values": [[str(ts), line] for ts, line in vals]}
+    """streams: [(labels dict, [(ts_ns, line[, structured metadata dict]), ...])]; expects 204."""
+    body = {"streams": [{"stream": ls, "values": [[str(v[0])] + list(v[1:]) for v in vals]}
                         for ls, vals in streams]}
     r = d.post("/loki/api/v1/push", body, headers={"X-Scope-OrgID": tenant})
     check_eq(r.status, 204, "push status (%s)" % r.text)
@@ -404,6 +405,97 @@ def legacy_path_uses_the_legacy_frame_shape():
     check_in('app="api"', s["labels"], "labels as a string")
     check_eq(s["entries"], [{"ts": rfc3339nano(t), "line": "legacy line"}], "entries")
     ws.shut()
+
+
+CATEGORIZE = {"X-Loki-Response-Encoding-Flags": "categorize-labels"}
+
+
+def values_of(ws, want, timeout=5.0):
+    """(frames, [(stream, value)]) from v1 frames until `want` values or the timeout."""
+    frames, got = [], []
+    deadline = time.monotonic() + timeout
+    while len(got) < want:
+        m = ws.message(max(0.0, deadline - time.monotonic()))
+        if m is None:
+            break
+        frames.append(m)
+        got += [(s["stream"], v) for s in m["streams"] for v in s["values"]]
+    return frames, got
+
+
+@run.test
+def categorize_labels_puts_metadata_and_parsed_labels_in_a_third_element():
+    d = logd()
+    own = {"app": "api", "service_name": "api"}  # service_name: added at ingestion
+    t = now_ns() - 30 * 10**9
+    push(d, "t1", [({"app": "api"}, [(t, "level=info msg=old", {"trace_id": "t0"})])])
+    ws = WS(d.port, tail_path('{app="api"} | logfmt'), tenant="t1", headers=CATEGORIZE)
+    check_eq(ws.status, 101, "upgrade")
+    frames, got = values_of(ws, 1)
+    check_eq(got, [(own, [str(t), "level=info msg=old",
+                          {"structuredMetadata": {"trace_id": "t0"},
+                           "parsed": {"level": "info", "msg": "old"}}])],
+             "look-back entry, categorized")
+    check_eq(list(frames[0]), ["streams", "encodingFlags"], "frame keys, in Loki's order")
+    check_eq(frames[0]["encodingFlags"], ["categorize-labels"], "flag echoed")
+
+    t = now_ns()
+    push(d, "t1", [({"app": "api"}, [(t, "level=error msg=boom", {"trace_id": "t1"}),
+                                     (t + 1, "level=warn", {"trace_id": "t2", "user": "u"}),
+                                     (t + 2, "plain")])])
+    frames, got = values_of(ws, 3)
+    check_eq(got, [(own, [str(t), "level=error msg=boom",
+                          {"structuredMetadata": {"trace_id": "t1"},
+                           "parsed": {"level": "error", "msg": "boom"}}]),
+                   (own, [str(t + 1), "level=warn",
+                          {"structuredMetadata": {"trace_id": "t2", "user": "u"},
+                           "parsed": {"level": "warn"}}]),
+                   (own, [str(t + 2), "plain", {}])],
+             "live entries: stream labels only, an empty third element when nothing is apart")
+    check(all(f.get("encodingFlags") == ["categorize-labels"] for f in frames),
+          "every frame carries the flag")
+    ws.shut()
+
+    # without the flag: everything in the stream labels, two-element values, no flag
+    ws = WS(d.port, tail_path('{app="api"} | logfmt | level="warn"'), tenant="t1")
+    frames, got = values_of(ws, 1)
+    check_eq(got, [(dict(own, trace_id="t2", user="u", level="warn"), [str(t + 1), "level=warn"])],
+             "labels merged, no third element")
+    check("encodingFlags" not in frames[0], "no flag without the header")
+    ws.shut()
+
+    # the legacy route keeps its frame shape (no flag, no third element), labels categorized
+    ws = WS(d.port, "/api/prom/tail?" + urllib.parse.urlencode(
+        {"query": '{app="api"} |= "warn"'}), tenant="t1", headers=CATEGORIZE)
+    m = ws.message(5)
+    check(m is not None, "a legacy frame")
+    check_eq(sorted(m), ["dropped_entries", "streams"], "legacy keys")
+    check_eq(m["streams"], [{"labels": '{app="api", service_name="api"}',
+                             "entries": [{"ts": rfc3339nano(t + 1), "line": "level=warn"}]}],
+             "legacy stream")
+    ws.shut()
+
+
+@run.test
+def tail_limits_come_from_the_querier_config():
+    d = Daemon("herald-logd", config="querier:\n  max_concurrent_tail_requests: 2\n"
+                                     "  tail_max_duration: 2s\n").start()
+    first = WS(d.port, tail_path('{app="api"}', start=now_ns()), tenant="t1")
+    second = WS(d.port, tail_path('{app="api"}', start=now_ns()), tenant="t1")
+    t0 = time.monotonic()
+    third = WS(d.port, tail_path('{app="api"}', start=now_ns()), tenant="t1")
+    check(third.message(3.0) is None, "no data")
+    check_eq(third.close_code, 1011, "third tail")
+    check_eq(third.close_reason,
+             "max concurrent tail requests limit exceeded, count > limit (3 > 2)", "reason")
+    third.shut()
+    for w in (first, second):
+        check(w.message(4.0) is None, "no data before the end")
+        check_eq((w.close_code, w.close_reason), (1011, "reached tail max duration limit"),
+                 "tail_max_duration ends the tail")
+        w.shut()
+    took = time.monotonic() - t0
+    check(1.5 <= took <= 4.0, "ended after %.2fs with tail_max_duration: 2s" % took)
 
 
 if __name__ == "__main__":

@@ -345,3 +345,71 @@ TEST(silence_validation)
     ASSERT_TRUE(strstr(err.msg, "invalid label matcher 0") != NULL);
     hashmap_fini(&t.silences, NULL);
 }
+
+/* ---- notification rate limits (am_ratelimit.c) ---------------------------------------- */
+
+/* A limits source: a tenant-wide rate and one per-integration override for "email". */
+typedef struct {
+    double rate, email_rate;
+    int has_email_rate;
+} rate_src_t;
+
+static void rate_limits(void *arg, const char *tenant, am_limits_t *out)
+{
+    const rate_src_t *src = arg;
+    (void)tenant;
+    out->notification_rate_limit = src->rate;
+    if (out->integration != NULL && strcmp(out->integration, "email") == 0 &&
+        src->has_email_rate) {
+        out->notification_rate_limit = src->email_rate;
+    }
+}
+
+/* How many of `n` notifications at `now` go through. */
+static int allowed(am_tenant_t *t, const am_integration_t *in, int n, int64_t now)
+{
+    int ok = 0;
+    for (int i = 0; i < n; i++) {
+        ok += am__ratelimit_allow(t, "recv", in, now);
+    }
+    return ok;
+}
+
+TEST(rate_limit_burst_as_mimir)
+{
+    ASSERT_DBL_EQ(am__ratelimit_burst(0), (double)INT64_MAX); /* 0: no limit */
+    ASSERT_DBL_EQ(am__ratelimit_burst(INFINITY), (double)INT64_MAX);
+    ASSERT_DBL_EQ(am__ratelimit_burst(-1), 0); /* negative: nothing */
+    ASSERT_DBL_EQ(am__ratelimit_burst(0.2), 1);
+    ASSERT_DBL_EQ(am__ratelimit_burst(3.7), 3);
+    ASSERT_DBL_EQ(am__ratelimit_burst(10), 10);
+}
+
+TEST(rate_limit_token_bucket)
+{
+    rate_src_t src = {.rate = 2};
+    am_t am = {.opts = {.limits = rate_limits, .limits_arg = &src}};
+    am_tenant_t t = {.am = &am, .id = "t1"};
+    am_integration_t hook = {.kind = AM_RECV_WEBHOOK}, hook2 = {.kind = AM_RECV_WEBHOOK, .index = 1};
+    am_integration_t mail = {.kind = AM_RECV_EMAIL};
+    hashmap_init(&t.limiters);
+    ASSERT_EQ(allowed(&t, &hook, 5, S(100)), 2);                  /* a full bucket: burst 2 */
+    ASSERT_EQ(allowed(&t, &hook, 5, S(100) + AM_NS_PER_S / 2), 1); /* 0.5 s at 2/s: 1 token */
+    ASSERT_EQ(allowed(&t, &hook, 5, S(110)), 2);                  /* refilled, capped at burst */
+    ASSERT_EQ(allowed(&t, &hook2, 5, S(110)), 2); /* each integration has its own bucket */
+    /* Per-integration override, and a negative rate: nothing goes out. */
+    src.has_email_rate = 1;
+    src.email_rate = -1;
+    ASSERT_EQ(allowed(&t, &mail, 3, S(120)), 0);
+    src.email_rate = 0; /* changed to "no limit": applied at the next notification */
+    ASSERT_EQ(allowed(&t, &mail, 50, S(121)), 50);
+    /* Tenant-wide 0.5/s: burst 1, then one every 2 s. */
+    src.rate = 0.5;
+    ASSERT_EQ(allowed(&t, &hook, 3, S(130)), 1);
+    ASSERT_EQ(allowed(&t, &hook, 3, S(131)), 0);
+    ASSERT_EQ(allowed(&t, &hook, 3, S(132)), 1);
+    /* A new config starts with full buckets. */
+    am__ratelimit_reset(&t);
+    ASSERT_EQ(allowed(&t, &hook, 3, S(132)), 1);
+    am__ratelimit_fini(&t);
+}
