@@ -87,8 +87,10 @@ static void double_quoted(buf_t *out, const char *s)
 /* Multi-line text as a literal block when every line survives it unchanged. */
 static int literal_ok(const char *s)
 {
-    if (strchr(s, '\n') == NULL || s[0] == ' ' || s[0] == '\n') {
-        return 0;
+    size_t n = strlen(s);
+    if (strchr(s, '\n') == NULL || s[0] == ' ' || s[0] == '\n' ||
+        (n >= 2 && s[n - 1] == '\n' && s[n - 2] == '\n')) {
+        return 0; /* "|" keeps one final newline only: more must be quoted */
     }
     for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
         if ((*p < 0x20 && *p != '\n') || *p == 0x7f) {
