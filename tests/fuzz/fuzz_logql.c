@@ -49,12 +49,18 @@ static void check_plan(arena_t *a, const logql_expr_t *e)
     }
 }
 
-/* Loki prints some folded literals as text its own lexer cannot read back: NaN, +Inf and
- * -0 (lexed as a negative duration). Such prints are exempt from the reparse check. */
+/* Loki prints some folded literals as text its own lexer cannot read back: NaN, +Inf,
+ * -0 (lexed as a negative duration) and exabyte sizes such as `3.3EB` (lexed as a float
+ * exponent without digits). Such prints are exempt from the reparse check. */
 static int has_unreadable_literal(const char *s)
 {
     if (strstr(s, "NaN") != NULL || strstr(s, "Inf") != NULL) {
         return 1;
+    }
+    for (const char *p = s; (p = strstr(p, "EB")) != NULL; p++) {
+        if (p > s && p[-1] >= '0' && p[-1] <= '9') {
+            return 1;
+        }
     }
     for (const char *p = s; (p = strstr(p, "-0")) != NULL; p++) {
         if (p[2] != '.' && (p[2] < '0' || p[2] > '9') && p[2] != 'e') {
