@@ -67,7 +67,7 @@ static void listing_ns(listing_t *l, const char *ns_name, const ruler_ns_t *ns)
     }
     l->n_groups += (int)ns->n;
     if (l->yaml) {
-        ruler__yaml_scalar(&l->out, ns_name, 4);
+        ruler__yaml_key(&l->out, ns_name);
         buf_puts(&l->out, ":\n");
         for (size_t i = 0; i < ns->n; i++) {
             ruler__group_yaml(ns->groups[i], &l->out, 4);

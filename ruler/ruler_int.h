@@ -84,6 +84,11 @@ void ruler__group_yaml(const ruler_group_def_t *g, buf_t *out, int indent);
 void ruler__file_yaml(const ruler_ns_t *ns, buf_t *out); /* `groups:` file form */
 void ruler__group_json(const ruler_group_def_t *g, buf_t *out);
 void ruler__yaml_scalar(buf_t *out, const char *s, int indent);
+/* A mapping key: plain or double-quoted, never a block (keys cannot be blocks). */
+void ruler__yaml_key(buf_t *out, const char *s);
+/* "key: value\n" with `col` spaces first; a key too long for YAML's implicit form is
+ * written "? key" with ": value" on the next line at `col`. Block text goes at `indent`. */
+void ruler__yaml_kv(buf_t *out, int col, const char *key, const char *value, int indent);
 
 /* ---- filesystem store (ruler_store.c)
  * ---------------------------------------------------- */

@@ -36,6 +36,18 @@ static int looks_special(const char *s)
     return end != s && *end == '\0';
 }
 
+/* Unicode line breaks YAML 1.1 also breaks lines on (NEL, LS, PS): 0 or their escape. */
+static char unicode_break(const unsigned char *p)
+{
+    if (p[0] == 0xc2 && p[1] == 0x85) {
+        return 'N';
+    }
+    if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
+        return p[2] == 0xa8 ? 'L' : 'P';
+    }
+    return 0;
+}
+
 static int needs_quotes(const char *s)
 {
     size_t n = strlen(s);
@@ -49,7 +61,7 @@ static int needs_quotes(const char *s)
     for (const char *p = s; *p != '\0'; p++) {
         unsigned char c = (unsigned char)*p;
         if (c < 0x20 || c == 0x7f || (c == ':' && (p[1] == ' ' || p[1] == '\0')) ||
-            (c == '#' && p > s && p[-1] == ' ')) {
+            (c == '#' && p > s && p[-1] == ' ') || unicode_break((const unsigned char *)p)) {
             return 1;
         }
     }
@@ -76,6 +88,9 @@ static void double_quoted(buf_t *out, const char *s)
         default:
             if (*p < 0x20 || *p == 0x7f) {
                 buf_printf(out, "\\x%02x", *p);
+            } else if (unicode_break(p)) {
+                buf_printf(out, "\\%c", unicode_break(p));
+                p += p[0] == 0xc2 ? 1 : 2;
             } else {
                 buf_putc(out, (char)*p);
             }
@@ -93,7 +108,7 @@ static int literal_ok(const char *s)
         return 0; /* "|" keeps one final newline only: more must be quoted */
     }
     for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-        if ((*p < 0x20 && *p != '\n') || *p == 0x7f) {
+        if ((*p < 0x20 && *p != '\n') || *p == 0x7f || unicode_break(p)) {
             return 0;
         }
         if (*p == ' ' && (p[1] == '\n' || p[1] == '\0')) {
@@ -101,6 +116,35 @@ static int literal_ok(const char *s)
         }
     }
     return 1;
+}
+
+/* YAML allows at most 1024 characters in an implicit key; longer ones take the explicit
+ * "? key" form. */
+#define YAML_IMPLICIT_KEY_MAX 1000
+
+void ruler__yaml_key(buf_t *out, const char *s)
+{
+    if (needs_quotes(s)) {
+        double_quoted(out, s);
+    } else {
+        buf_puts(out, s);
+    }
+}
+
+void ruler__yaml_kv(buf_t *out, int col, const char *key, const char *value, int indent)
+{
+    pad(out, col);
+    if (strlen(key) > YAML_IMPLICIT_KEY_MAX) {
+        buf_puts(out, "? ");
+        ruler__yaml_key(out, key);
+        buf_putc(out, '\n');
+        pad(out, col);
+    } else {
+        ruler__yaml_key(out, key);
+    }
+    buf_puts(out, ": ");
+    ruler__yaml_scalar(out, value, indent);
+    buf_putc(out, '\n');
 }
 
 void ruler__yaml_scalar(buf_t *out, const char *s, int indent)
@@ -121,22 +165,14 @@ void ruler__yaml_scalar(buf_t *out, const char *s, int indent)
         }
         return;
     }
-    if (needs_quotes(s)) {
-        double_quoted(out, s);
-    } else {
-        buf_puts(out, s);
-    }
+    ruler__yaml_key(out, s);
 }
 
 /* "key: value\n" at column col; nested (block literal) text indented at level
  * + 4. */
 static void kv_line(buf_t *out, int col, int level, const char *key, const char *value)
 {
-    pad(out, col);
-    ruler__yaml_scalar(out, key, 0);
-    buf_puts(out, ": ");
-    ruler__yaml_scalar(out, value, level + 4);
-    buf_putc(out, '\n');
+    ruler__yaml_kv(out, col, key, value, level + 4);
 }
 
 static void dur_line(buf_t *out, int col, int level, const char *key, int64_t ms)

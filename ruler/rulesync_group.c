@@ -29,11 +29,7 @@ static void pad(buf_t *out, int n)
  * "- " on the line); a block literal's lines go at col + 4. */
 static void kv_at(buf_t *out, int lead, int col, const char *key, const char *value)
 {
-    pad(out, lead);
-    ruler__yaml_scalar(out, key, 0);
-    buf_puts(out, ": ");
-    ruler__yaml_scalar(out, value, col + 4);
-    buf_putc(out, '\n');
+    ruler__yaml_kv(out, lead, key, value, col + 4);
 }
 
 static void kv_line(buf_t *out, int col, const char *key, const char *value)
