@@ -134,13 +134,18 @@ void ruler__yaml_key(buf_t *out, const char *s)
 void ruler__yaml_kv(buf_t *out, int col, const char *key, const char *value, int indent)
 {
     pad(out, col);
-    if (strlen(key) > YAML_IMPLICIT_KEY_MAX) {
+    size_t at = out->len;
+    ruler__yaml_key(out, key);
+    if (out->len - at > YAML_IMPLICIT_KEY_MAX) { /* as written: escapes count */
+        buf_t k;
+        buf_init(&k);
+        buf_append(&k, out->data + at, out->len - at);
+        out->len = at;
         buf_puts(out, "? ");
-        ruler__yaml_key(out, key);
+        buf_append(out, k.data, k.len);
         buf_putc(out, '\n');
         pad(out, col);
-    } else {
-        ruler__yaml_key(out, key);
+        buf_fini(&k);
     }
     buf_puts(out, ": ");
     ruler__yaml_scalar(out, value, indent);
