@@ -400,11 +400,13 @@ static void wal_record_head(buf_t *out, const ls_stream_t *st)
     buf_fini(&p);
 }
 
-static void wal_header(buf_t *out, uint64_t gen)
+/* A record holding only a generation number: the WAL header (REC_GEN) or an index commit
+ * (REC_COMMIT). */
+static void gen_record(buf_t *out, char type, uint64_t gen)
 {
     buf_t p;
     buf_init(&p);
-    buf_putc(&p, REC_GEN);
+    buf_putc(&p, type);
     tsdb__put_uvarint(&p, gen);
     frame(out, &p);
     buf_fini(&p);
@@ -686,16 +688,6 @@ static void index_stream_rec(buf_t *out, const ls_stream_t *st)
     buf_fini(&p);
 }
 
-static void index_commit_rec(buf_t *out, uint64_t gen)
-{
-    buf_t p;
-    buf_init(&p);
-    buf_putc(&p, REC_COMMIT);
-    tsdb__put_uvarint(&p, gen);
-    frame(out, &p);
-    buf_fini(&p);
-}
-
 /* Writes `content` to dir/<tmp>, fsyncs it. */
 static int write_tmp(ls_tenant_t *t, const char *tmp_name, const buf_t *content, err_t *err)
 {
@@ -752,7 +744,7 @@ static int write_checkpoint(ls_tenant_t *t, const cut_t *cuts, size_t n_cuts, ui
 {
     buf_t wal;
     buf_init(&wal);
-    wal_header(&wal, gen);
+    gen_record(&wal, REC_GEN, gen);
     for (size_t i = 0, c = 0; i < t->n_streams; i++) {
         if (c < n_cuts && cuts[c].st == t->streams[i]) {
             c++;
@@ -806,7 +798,7 @@ static int flush_commit(const logstore_t *s, ls_tenant_t *t, const cut_t *cuts, 
         }
         index_cut_rec(&ix, cuts[c].st->id, t->wal_gen, t->wal_bytes);
     }
-    index_commit_rec(&ix, gen);
+    gen_record(&ix, REC_COMMIT, gen);
     int rc = 0;
     if (write_all(t->index_fd, ix.data, ix.len) < 0 || fsync(t->index_fd) < 0) {
         rc = io_fail(err, "write index of", t->id);
@@ -911,7 +903,7 @@ static int rewrite_index(ls_tenant_t *t, err_t *err)
             index_cut_rec(&ix, st->id, st->cut_wal_gen, st->cut_wal_off);
         }
     }
-    index_commit_rec(&ix, t->gen);
+    gen_record(&ix, REC_COMMIT, t->gen);
     char *tmp = path_of(t, "index.tmp"), *index = path_of(t, "index");
     int rc = write_tmp(t, "index.tmp", &ix, err);
     if (rc == 0 && rename(tmp, index) < 0) {

@@ -7,17 +7,17 @@ alerts reach herald-promd's multi-tenant Alertmanager, are routed by the seed's 
 config on tenant="prod" and delivered to the prod receiver's webhook with tenant and type
 labels; tenant stage gets nothing. Then the seed's verification commands (curl | jq) are
 checked to answer JSON. Standard library only."""
-import http.server
 import json
 import os
 import subprocess
 import sys
-import threading
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                "integration"))
-from harness import ROOT, Daemon, Runner, check, check_eq, check_in, free_port  # noqa: E402
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(TESTS, "integration"))
+sys.path.insert(0, os.path.join(TESTS, "alertmanager"))
+from amlib import Sink  # noqa: E402
+from harness import ROOT, Daemon, Runner, check, check_eq, check_in  # noqa: E402
 
 BUILD = os.environ.get("HERALD_BUILD") or os.path.join(ROOT, "build")
 RW_ENCODE = os.path.join(BUILD, "tools", "rw_encode")
@@ -25,38 +25,9 @@ RW_ENCODE = os.path.join(BUILD, "tools", "rw_encode")
 run = Runner()
 
 
-class Sink:
-    """Webhook receivers: every POST body is kept by path."""
-
-    def __init__(self):
-        self.got = {}
-        self.lock = threading.Lock()
-        sink = self
-
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                n = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(n))
-                with sink.lock:
-                    sink.got.setdefault(self.path, []).append(body)
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *a):
-                pass
-
-        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
-
-    def url(self, path):
-        return "http://127.0.0.1:%d%s" % (self.srv.server_address[1], path)
-
-    def alerts(self, path):
-        with self.lock:
-            return [a for b in self.got.get(path, []) for a in b["alerts"]]
-
-    def close(self):
-        self.srv.shutdown()
+def alerts_at(sink, path):
+    """The alerts of every notification the webhook sink got on `path`."""
+    return [a for h in sink.get(path) if h[1] == path for a in json.loads(h[2])["alerts"]]
 
 
 def fallback(sink):
@@ -233,23 +204,23 @@ ruler:
 
     def prod_alerts():
         names = {(a["labels"]["alertname"], a["labels"].get("tenant"), a["labels"].get("type"))
-                 for a in sink.alerts("/prod")}
+                 for a in alerts_at(sink, "/prod")}
         want = {("HighErrorRate", "prod", "metrics"), ("HighLogErrorRate", "prod", "logs")}
         return want <= names and names
     try:
         wait_for(prod_alerts, 60, "both prod alerts at the prod receiver")
     except AssertionError:
-        print("sink:", json.dumps(sink.got)[:2000])
+        print("sink:", [(h[1], h[2][:500]) for h in sink.get()])
         for d, path in ((promd, "/prometheus/api/v1/rules"), (logd, "/prometheus/api/v1/rules")):
             print(path, d.get(path, {"X-Scope-OrgID": "prod"}).text[:3000])
         print("promd log:", promd.log_tail())
         print("logd log:", logd.log_tail())
         raise
-    log_alert = [a for a in sink.alerts("/prod") if a["labels"]["alertname"] == "HighLogErrorRate"][0]
+    log_alert = [a for a in alerts_at(sink, "/prod") if a["labels"]["alertname"] == "HighLogErrorRate"][0]
     check_eq(log_alert["labels"].get("app"), "api", "log alert keeps its by-label")
     check_eq(log_alert["annotations"]["summary"], "10 error lines from api", "LogQL annotation")
-    check_eq(sink.alerts("/stage"), [], "stage receiver got nothing")
-    check_eq(sink.alerts("/default"), [], "default receiver got nothing")
+    check_eq(alerts_at(sink, "/stage"), [], "stage receiver got nothing")
+    check_eq(alerts_at(sink, "/default"), [], "default receiver got nothing")
 
     # The seed's verification commands answer JSON (`| jq`).
     for tenant in ("stage", "prod"):
